@@ -1,0 +1,179 @@
+// Package app builds the program's object graph from a validated
+// configuration and runs it: it opens the store (retrying while the database
+// is not there yet), migrates, makes sure signing keys exist, seeds the demo
+// system in dev mode, mounts the HTTP rooms of the configured roles, runs the
+// background jobs and shuts everything down gracefully.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mpassid/mpassid/internal/config"
+	"github.com/mpassid/mpassid/internal/keys"
+	"github.com/mpassid/mpassid/internal/store"
+)
+
+// App is one running instance of mpassid.
+type App struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   store.Store
+	sealer  *keys.Sealer
+	keys    *keys.Manager
+	metrics *prometheus.Registry
+	handler http.Handler
+	// demo describes the seeded demo system in dev mode, for the start-up
+	// banner and the home page.
+	demo *DemoInfo
+}
+
+// New opens the store, migrates it, loads the master key and signing keys,
+// seeds demo data in dev mode and builds the HTTP handler. Everything it
+// opened is closed again if it fails.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	masterKey, err := keys.LoadMasterKey(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("load master key: %w", err)
+	}
+	if a.sealer, err = keys.NewSealer(masterKey); err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+
+	if a.store, err = OpenStore(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	if err := a.store.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate %s database: %w", a.store.Dialect(), err)
+	}
+
+	a.keys = keys.NewManager(a.store, a.sealer, keys.Options{
+		RSABits:           cfg.Keys.RSABits,
+		CertificateSubject: certificateSubject(cfg),
+		Locker:            a.store,
+	})
+	if err := a.keys.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+
+	if cfg.Dev.Enabled && cfg.Dev.Demo {
+		if a.demo, err = SeedDemo(ctx, a.store, a.sealer, cfg, log); err != nil {
+			return nil, fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+
+	a.metrics = newMetrics()
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Store returns the instance's store (for subcommands and tests).
+func (a *App) Store() store.Store { return a.store }
+
+// Handler returns the instance's root HTTP handler (for tests).
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Demo returns what the demo seeding created, or nil outside dev mode.
+func (a *App) Demo() *DemoInfo { return a.demo }
+
+// Close releases the store. It is safe to call more than once.
+func (a *App) Close() {
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Warn("closing store", slog.Any("error", err))
+		}
+		a.store = nil
+	}
+}
+
+// Listen opens the configured listener. It is separate from Serve so that
+// `mpassid dev` can print the real address before serving and tests can ask
+// for port 0.
+func (a *App) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on server.listen %s: %w", a.cfg.Server.Listen, err)
+	}
+	return ln, nil
+}
+
+// Serve serves HTTP on ln and runs the background jobs until ctx is done,
+// then stops taking requests, lets running ones finish within the shutdown
+// timeout, and waits for the jobs to end.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	var jobs sync.WaitGroup
+	for _, job := range a.backgroundJobs() {
+		jobs.Add(1)
+		go func() {
+			defer jobs.Done()
+			job(jobsCtx)
+		}()
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("serving", slog.String("address", ln.Addr().String()), slog.Any("roles", a.cfg.Roles), slog.String("database", a.store.Dialect()))
+
+	var err error
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		a.log.Info("shutting down", slog.Duration("timeout", a.cfg.Server.ShutdownTimeout))
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Server.ShutdownTimeout)
+		defer cancel()
+		if serr := srv.Shutdown(shutdownCtx); serr != nil {
+			err = fmt.Errorf("graceful shutdown: %w", serr)
+		}
+		if e := <-serveErr; e != nil && !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
+	}
+	stopJobs()
+	jobs.Wait()
+	a.log.Info("stopped")
+	return err
+}
+
+// hasRole reports whether this instance runs the named role.
+func (a *App) hasRole(role string) bool {
+	for _, r := range a.cfg.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+func certificateSubject(cfg *config.Config) string {
+	if u := cfg.Broker.SAMLEntityID; u != "" {
+		return u
+	}
+	return cfg.Server.PublicURL
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mpassid/mpassid/internal/web"
+)
+
+// newMetrics builds this instance's Prometheus registry. It is per instance,
+// not the global default registry, so that tests can run several instances in
+// one process.
+func newMetrics() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+	)
+	return reg
+}
+
+// routes mounts the rooms of the configured roles on one mux.
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", web.Healthz())
+	mux.Handle("GET /readyz", web.Readyz(3*time.Second,
+		web.Check{Name: "database", Fn: a.store.Ping},
+		web.Check{Name: "migrations", Fn: a.checkMigrations},
+		web.Check{Name: "signing_keys", Fn: a.checkKeys},
+	))
+	if a.cfg.Metrics.Enabled {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
+	}
+	mux.Handle("GET /{$}", a.homePage())
+
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mpassid_http_requests_total",
+		Help: "HTTP requests served, by method and status code.",
+	}, []string{"method", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "mpassid_http_request_duration_seconds",
+		Help:    "Time to serve an HTTP request.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"method"})
+	a.metrics.MustRegister(requests, duration)
+
+	var h http.Handler = mux
+	h = promhttp.InstrumentHandlerDuration(duration, promhttp.InstrumentHandlerCounter(requests, h))
+	h = web.SecurityHeaders(h)
+	h = web.Logging(a.log, h)
+	h = web.Recover(a.log, h)
+	return h
+}
+
+func (a *App) checkMigrations(ctx context.Context) error {
+	ok, err := a.store.MigrationsCurrent(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("database schema is behind this binary: run 'mpassid migrate'")
+	}
+	return nil
+}
+
+func (a *App) checkKeys(ctx context.Context) error {
+	ks, err := a.keys.Load(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = ks.Signer("RS256")
+	return err
+}
+
+var homeTemplate = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>MPASSid</title></head>
+<body>
+<main>
+<h1>MPASSid</h1>
+<p>This is an MPASSid education identity broker ({{.Version}}).</p>
+{{with .Demo}}
+<h2>Demo system</h2>
+<p>The demo data below was created in <code>{{.DataDir}}</code> on first start.</p>
+<ul>
+{{range .Integrations}}<li>{{.}}</li>
+{{end}}</ul>
+{{end}}
+<h2>Operations</h2>
+<ul>
+<li><a href="/healthz">/healthz</a>: liveness</li>
+<li><a href="/readyz">/readyz</a>: readiness (database, migrations, signing keys)</li>
+<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+</ul>
+</main>
+</body>
+</html>
+`))
+
+func (a *App) homePage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		data := struct {
+			Version string
+			Demo    *DemoInfo
+		}{Version: Version(), Demo: a.demo}
+		if err := homeTemplate.Execute(w, data); err != nil {
+			a.log.ErrorContext(r.Context(), "render home page", "error", err)
+		}
+	})
+}
