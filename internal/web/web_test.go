@@ -1,0 +1,143 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSecurityHeaders(t *testing.T) {
+	srv := httptest.NewServer(SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	for header, want := range map[string]string{
+		"X-Frame-Options":        "DENY",
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "no-referrer",
+	} {
+		if got := resp.Header.Get(header); got != want {
+			t.Errorf("%s = %q, want %q", header, got, want)
+		}
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, part := range []string{"frame-ancestors 'none'", "script-src 'self'", "object-src 'none'"} {
+		if !strings.Contains(csp, part) {
+			t.Errorf("CSP %q lacks %q", csp, part)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS sent over plain HTTP")
+	}
+}
+
+func TestHSTSBehindTLSProxy(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	SecurityHeaders(http.NotFoundHandler()).ServeHTTP(rec, req)
+	if rec.Header().Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS for a request that came over TLS")
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	ok := Check{Name: "ok", Fn: func(context.Context) error { return nil }}
+	bad := Check{Name: "database", Fn: func(context.Context) error { return errors.New("connection refused") }}
+	tests := []struct {
+		name   string
+		checks []Check
+		code   int
+		status string
+	}{
+		{"all pass", []Check{ok}, http.StatusOK, "ok"},
+		{"one fails", []Check{ok, bad}, http.StatusServiceUnavailable, "unavailable"},
+		{"none", nil, http.StatusOK, "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			Readyz(time.Second, tt.checks...).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if rec.Code != tt.code {
+				t.Fatalf("code %d, want %d", rec.Code, tt.code)
+			}
+			var body struct {
+				Status string
+				Checks []struct {
+					Name  string
+					OK    bool
+					Error string
+				}
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if body.Status != tt.status || len(body.Checks) != len(tt.checks) {
+				t.Fatalf("body %+v", body)
+			}
+			for i, c := range body.Checks {
+				if c.Name != tt.checks[i].Name {
+					t.Errorf("check %d named %q", i, c.Name)
+				}
+				if (c.Error == "") != c.OK {
+					t.Errorf("check %q: ok=%v error=%q", c.Name, c.OK, c.Error)
+				}
+			}
+		})
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Healthz().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"ok"`) {
+		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestRecoverAndLogging(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := Recover(log, Logging(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic("boom")
+		}
+		w.WriteHeader(http.StatusTeapot)
+	})))
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/panic?code=secret", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("panic gave %d, want 500", rec.Code)
+	}
+	if !strings.Contains(logs.String(), "handler panic") {
+		t.Errorf("panic not logged: %s", logs.String())
+	}
+
+	logs.Reset()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/teapot?code=secret-code", nil))
+	if rec.Code != http.StatusTeapot {
+		t.Fatalf("got %d", rec.Code)
+	}
+	line := logs.String()
+	if !strings.Contains(line, `"status":418`) || !strings.Contains(line, `"path":"/teapot"`) {
+		t.Errorf("request log lacks status or path: %s", line)
+	}
+	if strings.Contains(line, "secret-code") {
+		t.Errorf("request log leaks the query: %s", line)
+	}
+}
