@@ -328,7 +328,9 @@ func FuzzOpen(f *testing.F) {
 			if !errors.Is(err, ErrOpen) {
 				t.Fatalf("error %v does not match ErrOpen", err)
 			}
-		} else if !bytes.Equal(data, sealed) || string(got) != "secret" {
+		} else if string(got) != "secret" || string(ad) != "ad" {
+			// Seeds may come from another process (another nonce), so
+			// compare what was sealed, not the bytes.
 			t.Fatalf("Open accepted a value it did not seal: %x", data)
 		}
 		gotStr, err := s.OpenString(str, string(ad))
