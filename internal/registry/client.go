@@ -58,7 +58,9 @@ func (e *StatusError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrNotFound) true for a 404.
-func (e *StatusError) Is(target error) bool { return target == ErrNotFound && e.Code == http.StatusNotFound }
+func (e *StatusError) Is(target error) bool {
+	return target == ErrNotFound && e.Code == http.StatusNotFound
+}
 
 // readError marks a failure to read the body from the network (as opposed
 // to a body that arrived whole but is not valid): the first is retried.

@@ -348,14 +348,14 @@ func Generate(seed int64, size Size) *Dataset {
 
 type params struct {
 	municipalities, swedish, mergedAway int
-	basic, special, combined, upperSec int // municipal schools by type 11, 12, 19, 15
-	adultEd                            int // municipal kansalaisopistot (64)
-	daycare                            int // municipal daycare units
-	vocational                         int // providers with one type-21 school and offices
-	privateDaycare                     int // providers (07) with 1-5 units
-	privateSchools                     int // providers (01) with 1-2 schools
-	otherProviders                     int // adult education etc. (64)
-	officesMin, officesMax             int // per vocational school
+	basic, special, combined, upperSec  int // municipal schools by type 11, 12, 19, 15
+	adultEd                             int // municipal kansalaisopistot (64)
+	daycare                             int // municipal daycare units
+	vocational                          int // providers with one type-21 school and offices
+	privateDaycare                      int // providers (07) with 1-5 units
+	privateSchools                      int // providers (01) with 1-2 schools
+	otherProviders                      int // adult education etc. (64)
+	officesMin, officesMax              int // per vocational school
 }
 
 var nationalParams = params{
@@ -570,6 +570,32 @@ func (g *gen) country(p params) {
 	}
 	for range p.otherProviders {
 		g.adultEducation(munis)
+	}
+	g.ensureStatuses()
+}
+
+// ensureStatuses makes sure even a small dataset has a closed and a planned
+// school, so tests always meet both.
+func (g *gen) ensureStatuses() {
+	var schools []int
+	seen := map[model.OrgStatus]bool{}
+	for i := range g.orgs {
+		if g.orgs[i].IsSchool() {
+			schools = append(schools, i)
+			seen[g.orgs[i].Status] = true
+		}
+	}
+	if len(schools) < 3 {
+		return
+	}
+	if !seen[model.OrgPassive] {
+		o := &g.orgs[schools[len(schools)/3]]
+		o.Status, o.EndDate = model.OrgPassive, g.date(2019, 2024)
+	}
+	if !seen[model.OrgPlanned] {
+		o := &g.orgs[schools[2*len(schools)/3]]
+		t := time.Date(2027, time.August, 1, 0, 0, 0, 0, g.loc).UTC()
+		o.Status, o.StartDate = model.OrgPlanned, &t
 	}
 }
 
