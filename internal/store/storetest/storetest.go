@@ -238,7 +238,9 @@ func testUniqueness(t *testing.T, s store.Store) {
 		find  func(ctx context.Context) (*model.Integration, error)
 	}{
 		{"entityId", func(name string) *model.Integration { return samlSP(model.PhaseTest, name, "https://dup.example.fi") },
-			func(ctx context.Context) (*model.Integration, error) { return s.FindByEntityID(ctx, "https://dup.example.fi") }},
+			func(ctx context.Context) (*model.Integration, error) {
+				return s.FindByEntityID(ctx, "https://dup.example.fi")
+			}},
 		{"client_id", func(name string) *model.Integration { return oidcSP(model.PhaseTest, name, "dup-client") },
 			func(ctx context.Context) (*model.Integration, error) { return s.FindByClientID(ctx, "dup-client") }},
 	}

@@ -1,0 +1,157 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mpassid/mpassid/internal/store"
+	"github.com/mpassid/mpassid/internal/store/postgres"
+	"github.com/mpassid/mpassid/internal/store/storetest"
+	"github.com/mpassid/mpassid/internal/testenv"
+)
+
+// freshSchema creates an empty schema, dropped when the test ends, and
+// returns a DSN whose search_path selects it.
+func freshSchema(tb testing.TB) string {
+	tb.Helper()
+	dsn := testenv.PostgresDSN(tb)
+	ctx := tb.Context()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("connect to the test server: %v", err)
+	}
+	defer conn.Close(ctx)
+	schema := "t_" + strings.ToLower(rand.Text())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(tb, dsn, schema)
+}
+
+func withSearchPath(tb testing.TB, dsn, schema string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openDSN(tb testing.TB, dsn string) *postgres.Store {
+	tb.Helper()
+	s, err := postgres.Open(tb.Context(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func open(tb testing.TB) store.Store {
+	tb.Helper()
+	s := openDSN(tb, freshSchema(tb))
+	if err := s.Migrate(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testenv.PostgresDSN(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func BenchmarkStore(b *testing.B) {
+	testenv.PostgresDSN(b)
+	storetest.Bench(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+// Instances starting together migrate a fresh database one after the other.
+func TestConcurrentMigrate(t *testing.T) {
+	dsn := freshSchema(t)
+	const n = 3
+	var stores []*postgres.Store
+	for range n {
+		stores = append(stores, openDSN(t, dsn))
+	}
+	if ok, err := stores[0].MigrationsCurrent(t.Context()); err != nil || ok {
+		t.Fatalf("fresh schema: MigrationsCurrent = %v, %v", ok, err)
+	}
+	var wg sync.WaitGroup
+	for _, s := range stores {
+		wg.Go(func() {
+			if err := s.Migrate(t.Context()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if ok, err := s.MigrationsCurrent(t.Context()); err != nil || !ok {
+			t.Errorf("MigrationsCurrent = %v, %v", ok, err)
+		}
+	}
+}
+
+// The lock is cluster-wide: another store (another instance) cannot take it.
+func TestTryLockAcrossStores(t *testing.T) {
+	dsn := freshSchema(t)
+	a, b := openDSN(t, dsn), openDSN(t, dsn)
+	release, err := a.TryLock(t.Context(), "sync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.TryLock(t.Context(), "sync"); err == nil {
+		t.Fatal("second instance took a held lock")
+	}
+	release()
+	rel, err := b.TryLock(t.Context(), "sync")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	rel()
+}
+
+// Open fails fast, with an error, when the server is not there.
+func TestOpenUnreachable(t *testing.T) {
+	start := time.Now()
+	_, err := postgres.Open(t.Context(), "postgres://postgres:secret@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Open took %v to fail", d)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("error reveals the password: %v", err)
+	}
+	t.Log(err)
+	if _, err := postgres.Open(t.Context(), "postgres://%zz"); err == nil {
+		t.Error("Open accepted an invalid DSN")
+	}
+}

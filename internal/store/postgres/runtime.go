@@ -1,0 +1,366 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mpassid/mpassid/internal/store"
+	"github.com/mpassid/mpassid/internal/store/internal/storeutil"
+)
+
+// put runs an insert that replaces only an expired row (its ON CONFLICT
+// clause ends in WHERE <table>.expires_at <= now); a live row is a duplicate.
+func (s *Store) put(ctx context.Context, what, key, query string, args ...any) error {
+	tag, err := s.pool.Exec(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: put %s: %w", what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: put %s: %w", what, &store.DuplicateError{Field: "id", Value: key})
+	}
+	return nil
+}
+
+func affected(what string, tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: %s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// usedOrMissing tells, after a failed consume, whether the record exists
+// live but used (ErrAlreadyUsed) or is missing or expired (ErrNotFound).
+func usedOrMissing(used *time.Time, exp, now time.Time) error {
+	if used != nil && exp.After(now) {
+		return store.ErrAlreadyUsed
+	}
+	return store.ErrNotFound
+}
+
+// PutTransaction stores a new login transaction.
+func (s *Store) PutTransaction(ctx context.Context, t store.Transaction) error {
+	return s.put(ctx, "transaction", t.ID, `INSERT INTO transactions (id, data, expires_at, used_at) VALUES ($1, $2, $3, NULL)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, used_at = NULL
+		WHERE transactions.expires_at <= $4`, t.ID, t.Data, t.ExpiresAt, time.Now())
+}
+
+// GetTransaction returns a live, unconsumed transaction.
+func (s *Store) GetTransaction(ctx context.Context, id string) (*store.Transaction, error) {
+	t := store.Transaction{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT data, expires_at FROM transactions WHERE id = $1 AND used_at IS NULL AND expires_at > $2`,
+		id, time.Now()).Scan(&t.Data, &t.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: get transaction: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get transaction: %w", err)
+	}
+	t.ExpiresAt = utc(t.ExpiresAt)
+	return &t, nil
+}
+
+// UpdateTransaction replaces Data and ExpiresAt of a live transaction.
+func (s *Store) UpdateTransaction(ctx context.Context, t store.Transaction) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE transactions SET data = $1, expires_at = $2 WHERE id = $3 AND used_at IS NULL AND expires_at > $4`,
+		t.Data, t.ExpiresAt, t.ID, time.Now())
+	return affected("update transaction", tag, err)
+}
+
+// ConsumeTransaction returns the transaction and ends it atomically.
+func (s *Store) ConsumeTransaction(ctx context.Context, id string) (*store.Transaction, error) {
+	now := time.Now()
+	t := store.Transaction{ID: id}
+	err := s.pool.QueryRow(ctx, `UPDATE transactions SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING data, expires_at`, now, id).Scan(&t.Data, &t.ExpiresAt)
+	if err == nil {
+		t.ExpiresAt = utc(t.ExpiresAt)
+		return &t, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: consume transaction: %w", err)
+	}
+	var (
+		used *time.Time
+		exp  time.Time
+	)
+	err = s.pool.QueryRow(ctx, `SELECT used_at, expires_at FROM transactions WHERE id = $1`, id).Scan(&used, &exp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: consume transaction: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: consume transaction: %w", err)
+	}
+	return nil, fmt.Errorf("store: consume transaction: %w", usedOrMissing(used, exp, now))
+}
+
+// PutSession stores a new SSO session.
+func (s *Store) PutSession(ctx context.Context, ss store.Session) error {
+	created := ss.CreatedAt
+	if created.IsZero() {
+		created = storeutil.Now()
+	}
+	return s.put(ctx, "session", ss.ID, `INSERT INTO sessions (id, subject_hash, data, created_at, expires_at, idle_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET subject_hash = excluded.subject_hash, data = excluded.data, created_at = excluded.created_at,
+			expires_at = excluded.expires_at, idle_expires_at = excluded.idle_expires_at
+		WHERE sessions.expires_at <= $7 OR sessions.idle_expires_at <= $7`,
+		ss.ID, ss.SubjectHash, ss.Data, created, ss.ExpiresAt, ss.IdleExpiresAt, time.Now())
+}
+
+// GetSession returns a live session.
+func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	ss := store.Session{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT subject_hash, data, created_at, expires_at, idle_expires_at FROM sessions
+		WHERE id = $1 AND expires_at > $2 AND idle_expires_at > $2`, id, time.Now()).
+		Scan(&ss.SubjectHash, &ss.Data, &ss.CreatedAt, &ss.ExpiresAt, &ss.IdleExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: get session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get session: %w", err)
+	}
+	ss.CreatedAt, ss.ExpiresAt, ss.IdleExpiresAt = utc(ss.CreatedAt), utc(ss.ExpiresAt), utc(ss.IdleExpiresAt)
+	return &ss, nil
+}
+
+// TouchSession updates Data and moves IdleExpiresAt of a live session.
+func (s *Store) TouchSession(ctx context.Context, id string, data []byte, idleExpiresAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET data = $1, idle_expires_at = $2 WHERE id = $3 AND expires_at > $4 AND idle_expires_at > $4`,
+		data, idleExpiresAt, id, time.Now())
+	return affected("touch session", tag, err)
+}
+
+// DeleteSession removes a session; deleting a missing one is not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// PutCode stores a new authorization code.
+func (s *Store) PutCode(ctx context.Context, c store.Code) error {
+	return s.put(ctx, "code", "", `INSERT INTO codes (hash, client_id, grant_id, data, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)
+		ON CONFLICT (hash) DO UPDATE SET client_id = excluded.client_id, grant_id = excluded.grant_id, data = excluded.data,
+			expires_at = excluded.expires_at, used_at = NULL
+		WHERE codes.expires_at <= $6`, c.Hash, c.ClientID, c.GrantID, c.Data, c.ExpiresAt, time.Now())
+}
+
+// ConsumeCode returns the code and marks it used atomically.
+func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.Code, error) {
+	now := time.Now()
+	c := store.Code{Hash: hash}
+	err := s.pool.QueryRow(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING client_id, grant_id, data, expires_at`, now, hash).Scan(&c.ClientID, &c.GrantID, &c.Data, &c.ExpiresAt)
+	if err == nil {
+		c.ExpiresAt = utc(c.ExpiresAt)
+		return &c, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: consume code: %w", err)
+	}
+	var used *time.Time
+	err = s.pool.QueryRow(ctx, `SELECT client_id, grant_id, data, expires_at, used_at FROM codes WHERE hash = $1`, hash).
+		Scan(&c.ClientID, &c.GrantID, &c.Data, &c.ExpiresAt, &used)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: consume code: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: consume code: %w", err)
+	}
+	if err := usedOrMissing(used, c.ExpiresAt, now); errors.Is(err, store.ErrAlreadyUsed) {
+		c.ExpiresAt = utc(c.ExpiresAt)
+		return &c, fmt.Errorf("store: consume code: %w", err)
+	}
+	return nil, fmt.Errorf("store: consume code: %w", store.ErrNotFound)
+}
+
+// PutToken stores a new access or refresh token.
+func (s *Store) PutToken(ctx context.Context, t store.Token) error {
+	return s.put(ctx, "token", "", `INSERT INTO tokens (hash, kind, client_id, grant_id, data, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)
+		ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, client_id = excluded.client_id, grant_id = excluded.grant_id,
+			data = excluded.data, expires_at = excluded.expires_at, used_at = NULL
+		WHERE tokens.expires_at <= $7`, t.Hash, string(t.Kind), t.ClientID, t.GrantID, t.Data, t.ExpiresAt, time.Now())
+}
+
+// GetToken returns a live, unconsumed token.
+func (s *Store) GetToken(ctx context.Context, hash string) (*store.Token, error) {
+	t := store.Token{Hash: hash}
+	var kind string
+	err := s.pool.QueryRow(ctx, `SELECT kind, client_id, grant_id, data, expires_at FROM tokens WHERE hash = $1 AND used_at IS NULL AND expires_at > $2`,
+		hash, time.Now()).Scan(&kind, &t.ClientID, &t.GrantID, &t.Data, &t.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: get token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get token: %w", err)
+	}
+	t.Kind, t.ExpiresAt = store.TokenKind(kind), utc(t.ExpiresAt)
+	return &t, nil
+}
+
+// ConsumeToken returns the token and marks it used atomically.
+func (s *Store) ConsumeToken(ctx context.Context, hash string) (*store.Token, error) {
+	now := time.Now()
+	t := store.Token{Hash: hash}
+	var kind string
+	err := s.pool.QueryRow(ctx, `UPDATE tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING kind, client_id, grant_id, data, expires_at`, now, hash).Scan(&kind, &t.ClientID, &t.GrantID, &t.Data, &t.ExpiresAt)
+	if err == nil {
+		t.Kind, t.ExpiresAt = store.TokenKind(kind), utc(t.ExpiresAt)
+		return &t, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: consume token: %w", err)
+	}
+	var (
+		used *time.Time
+		exp  time.Time
+	)
+	err = s.pool.QueryRow(ctx, `SELECT used_at, expires_at FROM tokens WHERE hash = $1`, hash).Scan(&used, &exp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: consume token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: consume token: %w", err)
+	}
+	return nil, fmt.Errorf("store: consume token: %w", usedOrMissing(used, exp, now))
+}
+
+// RevokeGrant deletes every token of a grant and returns how many.
+func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM tokens WHERE grant_id = $1`, grantID)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke grant: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// MarkUsed records value in ns until expiresAt; false means a live replay.
+func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= $4`,
+		ns, value, expiresAt, time.Now())
+	if err != nil {
+		return false, fmt.Errorf("store: mark used: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteExpired removes runtime records that expired at or before now.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM transactions WHERE expires_at <= $1`,
+			`DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1`,
+			`DELETE FROM codes WHERE expires_at <= $1`,
+			`DELETE FROM tokens WHERE expires_at <= $1`,
+			`DELETE FROM replay WHERE expires_at <= $1`,
+		} {
+			tag, err := tx.Exec(ctx, q, now)
+			if err != nil {
+				return err
+			}
+			total += tag.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired: %w", err)
+	}
+	return total, nil
+}
+
+// --- keys ---
+
+// InsertKey adds a signing key; ErrDuplicate if the id exists.
+func (s *Store) InsertKey(ctx context.Context, k store.KeyRecord) error {
+	if !storeutil.ValidKeyState(k.State) {
+		return fmt.Errorf("store: insert key %s: unknown state %q", k.ID, k.State)
+	}
+	now := storeutil.Now()
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = now
+	}
+	if k.UpdatedAt.IsZero() {
+		k.UpdatedAt = k.CreatedAt
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, algorithm, state, sealed_private_key, certificate_der, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			k.ID, k.Algorithm, string(k.State), nonNil(k.SealedPrivateKey), nonNil(k.CertificateDER), k.CreatedAt, k.UpdatedAt)
+		if _, dup := uniqueViolation(err); dup {
+			return &store.DuplicateError{Field: "id", Value: k.ID}
+		}
+		if err != nil {
+			return err
+		}
+		return bumpConfig(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// ListKeys returns every key, oldest first.
+func (s *Store) ListKeys(ctx context.Context) ([]store.KeyRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, algorithm, state, sealed_private_key, certificate_der, created_at, updated_at
+		FROM signing_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list keys: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.KeyRecord, error) {
+		var (
+			k     store.KeyRecord
+			state string
+		)
+		err := row.Scan(&k.ID, &k.Algorithm, &state, &k.SealedPrivateKey, &k.CertificateDER, &k.CreatedAt, &k.UpdatedAt)
+		k.State, k.CreatedAt, k.UpdatedAt = store.KeyState(state), utc(k.CreatedAt), utc(k.UpdatedAt)
+		return k, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list keys: %w", err)
+	}
+	return out, nil
+}
+
+// SetKeyStates changes the states of several keys in one transaction;
+// ErrNotFound (and no change) if any id is unknown.
+func (s *Store) SetKeyStates(ctx context.Context, states map[string]store.KeyState) error {
+	for id, st := range states {
+		if !storeutil.ValidKeyState(st) {
+			return fmt.Errorf("store: set key states: key %s: unknown state %q", id, st)
+		}
+	}
+	now := storeutil.Now()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for id, st := range states {
+			tag, err := tx.Exec(ctx, `UPDATE signing_keys SET state = $1, updated_at = $2 WHERE id = $3`, string(st), now, id)
+			if err := affected("key "+id, tag, err); err != nil {
+				return err
+			}
+		}
+		return bumpConfig(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: set key states: %w", err)
+	}
+	return nil
+}
