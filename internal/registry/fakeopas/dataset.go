@@ -285,8 +285,8 @@ type Faults struct {
 	TruncateAfter int
 	// Empty answers hierarkia/hae with no organisations.
 	Empty bool
-	// DropShare leaves out about this share (0..1) of organisations, chosen
-	// by a hash of the OID, with their subtrees.
+	// DropShare leaves out about this share (0..1) of all organisations,
+	// chosen among those without children by a hash of the OID.
 	DropShare float64
 	// OmitNumHits leaves numHits out of hierarkia answers.
 	OmitNumHits bool

@@ -279,11 +279,27 @@ func serveHierarchy(ds *Dataset, f Faults, w http.ResponseWriter, r *http.Reques
 			onlyIdx = i
 		}
 	}
-	dropAll := make([]bool, n)
+	// DropShare leaves out leaves (units, offices, most schools), scaled so
+	// that about that share of all organisations goes missing.
+	hasKids := make([]bool, n)
+	leaves := 0
+	for i := range orgs {
+		if p := parentIdx[i]; p >= 0 {
+			hasKids[p] = true
+		}
+	}
+	for i := range orgs {
+		if !hasKids[i] {
+			leaves++
+		}
+	}
+	leafShare := 0.0
+	if leaves > 0 {
+		leafShare = min(1, f.DropShare*float64(n)/float64(leaves))
+	}
 	for i := range orgs {
 		o := &orgs[i]
-		if p := parentIdx[i]; p >= 0 && dropAll[p] || dropped(o.OID, f.DropShare) {
-			dropAll[i] = true
+		if !hasKids[i] && dropped(o.OID, leafShare) {
 			continue
 		}
 		if f.Empty {
