@@ -176,7 +176,7 @@ func (s *Syncer) sync(ctx context.Context, run *model.SyncRun) ([]model.Organisa
 	if err != nil {
 		return nil, fmt.Errorf("read the current registry: %w", err)
 	}
-	var d SyncDiff
+	var d syncDiff
 	for i := range current {
 		n, ok := fresh[current[i].OID]
 		switch {
@@ -207,8 +207,8 @@ func (s *Syncer) sync(ctx context.Context, run *model.SyncRun) ([]model.Organisa
 	return orgs, nil
 }
 
-// SyncDiff counts how one registry differs from another.
-type SyncDiff struct{ Added, Changed, Removed int }
+// syncDiff counts how one registry differs from another.
+type syncDiff struct{ Added, Changed, Removed int }
 
 // SameOrganisation reports whether a and b hold the same data (times by
 // instant, nil and empty lists alike). Stores may use it to count changes.
