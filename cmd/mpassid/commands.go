@@ -12,6 +12,8 @@ import (
 	"github.com/mpassid/mpassid/internal/app"
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/keys"
+	"github.com/mpassid/mpassid/internal/registry"
+	"github.com/mpassid/mpassid/internal/registry/fakeopas"
 )
 
 // loadConfig loads a production configuration; any problem is a usage error
@@ -78,6 +80,7 @@ pupils and teachers, a demo SAML service and a demo OpenID Connect client.
 Everything is kept in the data directory, so a second start reuses it; delete
 the directory to start over. Listens on 127.0.0.1 only.`)
 	dataDir := fs.String("data-dir", "mpassid-data", "directory for the database, the master key and demo secrets")
+	registrySize := fs.String("registry", "demo", "built-in organisation registry: demo (a few schools) or national (about 15,000 organisations)")
 	port := fs.Int("port", 8080, "port to listen on at 127.0.0.1 (0 picks a free one)")
 	configPath := fs.String("config", "", "optional YAML file overriding the dev defaults")
 	if err := parseFlags(fs, args); err != nil {
@@ -85,6 +88,15 @@ the directory to start over. Listens on 127.0.0.1 only.`)
 	}
 	if *port < 0 || *port > 65535 {
 		return usageError{fmt.Errorf("--port: must be between 0 and 65535")}
+	}
+	var dataset *fakeopas.Dataset
+	switch *registrySize {
+	case "demo":
+		dataset = fakeopas.Generate(1, fakeopas.SizeDemo)
+	case "national":
+		dataset = fakeopas.Generate(1, fakeopas.SizeNational)
+	default:
+		return usageError{fmt.Errorf("--registry: must be demo or national")}
 	}
 	dir, err := filepath.Abs(*dataDir)
 	if err != nil {
@@ -99,14 +111,8 @@ the directory to start over. Listens on 127.0.0.1 only.`)
 			return fmt.Errorf("create master key: %w", err)
 		}
 	}
-	cfg, err := config.LoadDev(*configPath, env.environ, dir, *port)
-	if err != nil {
-		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
-	}
-	log := app.NewLogger(cfg.Log, env.stderr)
-
-	// Port 0 is resolved before the app is built, because the public URL
-	// (issuer, redirect URIs of the demo clients) contains the port.
+	// Port 0 is resolved before the configuration is built, because the
+	// public URL (issuer, redirect URIs of the demo clients) contains the port.
 	if *port == 0 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -114,12 +120,19 @@ the directory to start over. Listens on 127.0.0.1 only.`)
 		}
 		*port = ln.Addr().(*net.TCPAddr).Port
 		_ = ln.Close()
-		if cfg, err = config.LoadDev(*configPath, env.environ, dir, *port); err != nil {
-			return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
-		}
 	}
+	cfg, err := config.LoadDev(*configPath, env.environ, dir, *port)
+	if err != nil {
+		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+	}
+	log := app.NewLogger(cfg.Log, env.stderr)
 
-	a, err := app.New(ctx, cfg, log)
+	registryClient, err := registry.NewClient("http://organisaatio.dev.invalid/", cfg.Registry.CallerID, fakeopas.HTTPClient(dataset),
+		registry.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("built-in registry: %w", err)
+	}
+	a, err := app.New(ctx, cfg, log, app.WithRegistrySource(registryClient))
 	if err != nil {
 		return err
 	}
@@ -189,16 +202,37 @@ func runVersion(_ context.Context, env *environment, args []string) error {
 
 func runOrgsync(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "orgsync", "[--config FILE]", `
-Synchronises the organisation registry from Organisaatiopalvelu now and
-prints what changed. Only one instance syncs at a time; a failed, empty or
-truncated fetch keeps the last good data.`)
+Synchronises the organisation registry from Organisaatiopalvelu
+(registry.base_url) now and prints what changed. Only one instance syncs at a
+time; a failed, empty or truncated fetch, or one that would remove more than
+registry.max_removal_share of the organisations, keeps the last good data and
+exits with code 1. Running instances pick the new registry up within seconds.`)
 	configPath := fs.String("config", "", "path of the YAML configuration file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	_, err := loadConfig(env, *configPath, "")
+	cfg, err := loadConfig(env, *configPath, "")
 	if err != nil {
 		return err
 	}
-	return errors.New("not available yet")
+	log := app.NewLogger(cfg.Log, env.stderr)
+	st, err := app.OpenStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	syncer, err := app.NewSyncer(cfg, st, log, nil, nil)
+	if err != nil {
+		return err
+	}
+	run, err := syncer.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("sync failed, the registry keeps its last good data: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "registry sync %s: %d organisations, %d added, %d changed, %d removed\n",
+		run.Outcome, run.Total, run.Added, run.Changed, run.Removed)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/keys"
+	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/store"
 )
 
@@ -30,7 +33,10 @@ type App struct {
 	sealer  *keys.Sealer
 	keys    *keys.Manager
 	metrics *prometheus.Registry
-	handler http.Handler
+	// registry is the in-memory organisation registry the login path reads.
+	registry *registry.Registry
+	syncer   *registry.Syncer
+	handler  http.Handler
 	// demo describes the seeded demo system in dev mode, for the start-up
 	// banner and the home page.
 	demo *DemoInfo
@@ -39,8 +45,12 @@ type App struct {
 // New opens the store, migrates it, loads the master key and signing keys,
 // seeds demo data in dev mode and builds the HTTP handler. Everything it
 // opened is closed again if it fails.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err error) {
-	a = &App{cfg: cfg, log: log}
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (a *App, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a = &App{cfg: cfg, log: log, registry: registry.NewRegistry(nil)}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -62,17 +72,39 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return nil, fmt.Errorf("migrate %s database: %w", a.store.Dialect(), err)
 	}
 
-	a.keys = keys.NewManager(a.store, a.sealer, keys.Options{
-		RSABits:           cfg.Keys.RSABits,
-		CertificateSubject: certificateSubject(cfg),
-		Locker:            a.store,
+	a.keys, err = keys.NewManager(a.store, a.sealer, keys.Options{
+		RSABits:    cfg.Keys.RSABits,
+		CommonName: certificateSubject(cfg),
+		Locker:     a.store,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
 	if err := a.keys.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 
+	if err := a.registry.Load(ctx, a.store); err != nil {
+		return nil, fmt.Errorf("load organisation registry: %w", err)
+	}
+	a.syncer, err = NewSyncer(cfg, a.store, log, o.registrySource, func(l *registry.Lookup) { a.registry.Swap(l) })
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Dev.Enabled {
+		// The dev registry comes from the built-in fake and is synced before
+		// serving, so the demo schools are there from the first page.
+		// A failed dev sync keeps the last good registry, as in production.
+		if run, err := a.syncer.Run(ctx); err != nil {
+			log.Warn("organisation registry sync failed; keeping the last good data", slog.Any("error", err))
+		} else {
+			log.Info("organisation registry synced", slog.String("outcome", run.Outcome), slog.Int("organisations", run.Total),
+				slog.Int("added", run.Added), slog.Int("changed", run.Changed), slog.Int("removed", run.Removed))
+		}
+	}
+
 	if cfg.Dev.Enabled && cfg.Dev.Demo {
-		if a.demo, err = SeedDemo(ctx, a.store, a.sealer, cfg, log); err != nil {
+		if a.demo, err = SeedDemo(ctx, a.store, a.sealer, a.registry.Current(), cfg, log); err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
 		}
 	}
@@ -87,6 +119,12 @@ func (a *App) Store() store.Store { return a.store }
 
 // Handler returns the instance's root HTTP handler (for tests).
 func (a *App) Handler() http.Handler { return a.handler }
+
+// Registry returns the in-memory organisation registry.
+func (a *App) Registry() *registry.Registry { return a.registry }
+
+// SyncRegistry runs one registry sync now.
+func (a *App) SyncRegistry(ctx context.Context) (model.SyncRun, error) { return a.syncer.Run(ctx) }
 
 // Demo returns what the demo seeding created, or nil outside dev mode.
 func (a *App) Demo() *DemoInfo { return a.demo }
@@ -171,9 +209,11 @@ func (a *App) hasRole(role string) bool {
 	return false
 }
 
+// certificateSubject names the signing certificates after the public host,
+// so that an SP administrator can tell whose certificate they pinned.
 func certificateSubject(cfg *config.Config) string {
-	if u := cfg.Broker.SAMLEntityID; u != "" {
-		return u
+	if u, err := url.Parse(cfg.Server.PublicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
 	}
-	return cfg.Server.PublicURL
+	return keys.DefaultCommonName
 }

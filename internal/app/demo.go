@@ -14,6 +14,7 @@ import (
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/store"
 )
 
@@ -24,6 +25,8 @@ const (
 	DemoSAMLID       int64 = 5000001
 	DemoOIDCID       int64 = 5000002
 	DemoClientID           = "demo-client"
+	// DemoProviderOID is the demo city of the built-in fake registry.
+	DemoProviderOID = "1.2.246.562.10.99900000001"
 	// demoActor is recorded as the author of the seeded revisions.
 	demoActor        = "mpassid dev (demo seed)"
 	demoSecretFile   = "demo-oidc-client-secret"
@@ -44,7 +47,7 @@ type DemoInfo struct {
 // with one SAML and one OIDC service, and the built-in test identity source
 // allowed to log in to them. On later starts it changes nothing and only
 // reads back what is there, so that a developer's own changes survive.
-func SeedDemo(ctx context.Context, st store.Store, sealer *keys.Sealer, cfg *config.Config, log *slog.Logger) (*DemoInfo, error) {
+func SeedDemo(ctx context.Context, st store.Store, sealer *keys.Sealer, orgs *registry.Lookup, cfg *config.Config, log *slog.Logger) (*DemoInfo, error) {
 	info := &DemoInfo{DataDir: cfg.Dev.DataDir, OIDCClientID: DemoClientID}
 	base := strings.TrimSuffix(cfg.Server.PublicURL, "/")
 	info.SAMLEntityID = base + demoSAMLPathPart
@@ -54,7 +57,7 @@ func SeedDemo(ctx context.Context, st store.Store, sealer *keys.Sealer, cfg *con
 		return nil, fmt.Errorf("look for existing integrations: %w", err)
 	}
 	if total == 0 {
-		secret, err := seedDemoIntegrations(ctx, st, sealer, cfg, info)
+		secret, err := seedDemoIntegrations(ctx, st, sealer, orgs, cfg, info)
 		if err != nil {
 			return nil, err
 		}
@@ -81,9 +84,15 @@ func SeedDemo(ctx context.Context, st store.Store, sealer *keys.Sealer, cfg *con
 	return info, nil
 }
 
-func seedDemoIntegrations(ctx context.Context, st store.Store, sealer *keys.Sealer, cfg *config.Config, info *DemoInfo) (string, error) {
+func seedDemoIntegrations(ctx context.Context, st store.Store, sealer *keys.Sealer, orgs *registry.Lookup, cfg *config.Config, info *DemoInfo) (string, error) {
 	base := strings.TrimSuffix(cfg.Server.PublicURL, "/")
+	// The demo source and services belong to the demo city of the built-in
+	// registry when it is there (it is unless the developer pointed dev at
+	// another registry).
 	org := model.RootOID
+	if city, ok := orgs.ByOID(DemoProviderOID); ok {
+		org = city.OID
+	}
 
 	set := &model.Integration{
 		ID: DemoSetID, OrganisationOID: org, Role: model.RoleSet,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/mpassid/mpassid/internal/config"
 	"log/slog"
 	"time"
 )
@@ -12,7 +13,12 @@ const runtimeGCInterval = time.Minute
 
 // backgroundJobs returns the jobs this instance runs beside HTTP.
 func (a *App) backgroundJobs() []func(context.Context) {
-	jobs := []func(context.Context){a.collectExpired}
+	jobs := []func(context.Context){a.collectExpired, a.watchConfig}
+	// In dev mode the registry comes from the built-in fake and was synced
+	// at start; production instances with the orgsync role sync daily.
+	if a.hasRole(config.RoleOrgSync) && !a.cfg.Dev.Enabled {
+		jobs = append(jobs, a.registryScheduler)
+	}
 	return jobs
 }
 

@@ -458,3 +458,19 @@ func serveOrg(ds *Dataset, f Faults, w http.ResponseWriter, r *http.Request, oid
 	enc.SetEscapeHTML(false)
 	enc.Encode(d)
 }
+
+// handlerTransport answers HTTP requests by calling a handler in-process.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// HTTPClient returns a client whose requests are answered by Handler(ds)
+// in-process, without a listening socket. `mpassid dev` syncs its demo
+// registry through it, over the same client code as production.
+func HTTPClient(ds *Dataset) *http.Client {
+	return &http.Client{Transport: handlerTransport{h: Handler(ds)}}
+}
