@@ -13,7 +13,7 @@ const runtimeGCInterval = time.Minute
 
 // backgroundJobs returns the jobs this instance runs beside HTTP.
 func (a *App) backgroundJobs() []func(context.Context) {
-	jobs := []func(context.Context){a.collectExpired, a.watchConfig}
+	jobs := []func(context.Context){a.collectExpired, a.watchConfig, a.rotateKeys}
 	// In dev mode the registry comes from the built-in fake and was synced
 	// at start; production instances with the orgsync role sync daily.
 	if a.hasRole(config.RoleOrgSync) && !a.cfg.Dev.Enabled {
