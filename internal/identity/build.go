@@ -60,7 +60,7 @@ const (
 	ReasonNoProvider     Reason = "no_provider" // no education provider above the school
 	ReasonRoleEmpty      Reason = "role_empty"
 	ReasonRoleNotAllowed Reason = "role_not_allowed"
-	ReasonRoleBadChars   Reason = "role_bad_chars" // a group containing control characters
+	ReasonBadChars       Reason = "role_bad_chars" // a group containing control characters
 	// Learning-materials charges.
 	ReasonChargeShape    Reason = "charge_shape" // neither one value nor one per school
 	ReasonChargeInvalid  Reason = "charge_invalid"
@@ -201,7 +201,7 @@ func (b *builder) name(source string) string {
 		return ""
 	}
 	if strings.ContainsFunc(v, isControl) {
-		b.drop(ReasonAmbiguous, source, -1, "%s contains control characters; not released", source)
+		b.drop(ReasonBadChars, source, -1, "%s contains control characters; not released", source)
 		return ""
 	}
 	return v
@@ -284,7 +284,7 @@ func (b *builder) roles(u *model.User) {
 			group = G[0]
 		}
 		if strings.ContainsFunc(group, isControl) {
-			b.drop(ReasonRoleBadChars, SourceGroups, i, "group for school %s contains control characters: role not released", id)
+			b.drop(ReasonBadChars, SourceGroups, i, "group for school %s contains control characters: role not released", id)
 			continue
 		}
 		r := model.UserRole{
