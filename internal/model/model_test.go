@@ -111,7 +111,7 @@ func TestOrganisationKinds(t *testing.T) {
 	school := Organisation{Types: []string{OrgTypeSchool}, Status: OrgActive}
 	office := Organisation{Types: []string{OrgTypeOffice}}
 	daycare := Organisation{Types: []string{OrgTypeEarlyEducationUnit}}
-	provider := Organisation{Types: []string{OrgTypeEducationProvider, OrgTypeEarlyEducationProvier}}
+	provider := Organisation{Types: []string{OrgTypeEducationProvider, OrgTypeEarlyEducationProvider}}
 	if !school.IsSchool() || !school.IsActive() || school.IsOffice() {
 		t.Error("school misclassified")
 	}

@@ -4,12 +4,12 @@ import "time"
 
 // Organisation types of Organisaatiopalvelu (organisaatiotyyppi).
 const (
-	OrgTypeEducationProvider     = "organisaatiotyyppi_01" // koulutustoimija
-	OrgTypeSchool                = "organisaatiotyyppi_02" // oppilaitos
-	OrgTypeOffice                = "organisaatiotyyppi_03" // toimipiste
-	OrgTypeEarlyEducationProvier = "organisaatiotyyppi_07" // varhaiskasvatuksen järjestäjä
-	OrgTypeEarlyEducationUnit    = "organisaatiotyyppi_08" // varhaiskasvatuksen toimipaikka
-	OrgTypeOther                 = "organisaatiotyyppi_09" // muu organisaatio
+	OrgTypeEducationProvider      = "organisaatiotyyppi_01" // koulutustoimija
+	OrgTypeSchool                 = "organisaatiotyyppi_02" // oppilaitos
+	OrgTypeOffice                 = "organisaatiotyyppi_03" // toimipiste
+	OrgTypeEarlyEducationProvider = "organisaatiotyyppi_07" // varhaiskasvatuksen järjestäjä
+	OrgTypeEarlyEducationUnit     = "organisaatiotyyppi_08" // varhaiskasvatuksen toimipaikka
+	OrgTypeOther                  = "organisaatiotyyppi_09" // muu organisaatio
 )
 
 // RootOID is the OID of the Finnish National Agency for Education (OPH), the
@@ -102,7 +102,7 @@ func (o *Organisation) IsOffice() bool {
 // IsEducationProvider reports whether the organisation is an education
 // provider (koulutustoimija) or an early-education provider.
 func (o *Organisation) IsEducationProvider() bool {
-	return o.HasType(OrgTypeEducationProvider) || o.HasType(OrgTypeEarlyEducationProvier)
+	return o.HasType(OrgTypeEducationProvider) || o.HasType(OrgTypeEarlyEducationProvider)
 }
 
 // SyncRun records one synchronisation of the registry with Organisaatiopalvelu.

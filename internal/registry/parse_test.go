@@ -58,7 +58,7 @@ func TestParseHierarchyFixture(t *testing.T) {
 			OID: muni, ParentOID: root, ParentOIDPath: []string{root},
 			Name:             model.LocalizedName{Fi: "Testilän kunta", Sv: "Testilä kommun", En: "Testilä municipality"},
 			BusinessID:       "0000004-3",
-			Types:            []string{model.OrgTypeEducationProvider, model.OrgTypeEarlyEducationProvier, model.OrgTypeOther},
+			Types:            []string{model.OrgTypeEducationProvider, model.OrgTypeEarlyEducationProvider, model.OrgTypeOther},
 			MunicipalityCode: "999", Languages: []string{"oppilaitoksenopetuskieli_1"},
 			Status: model.OrgActive, StartDate: ms(252453600000),
 		}},

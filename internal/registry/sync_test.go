@@ -143,7 +143,7 @@ func TestSyncMoveCloseAddRemove(t *testing.T) {
 	orgs := e.ds.Orgs()
 	var munis []model.Organisation
 	for _, o := range orgs {
-		if o.HasType(model.OrgTypeEarlyEducationProvier) && o.HasType(model.OrgTypeEducationProvider) && o.IsActive() {
+		if o.HasType(model.OrgTypeEarlyEducationProvider) && o.HasType(model.OrgTypeEducationProvider) && o.IsActive() {
 			munis = append(munis, o)
 		}
 	}

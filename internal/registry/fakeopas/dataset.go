@@ -617,7 +617,7 @@ func (g *gen) municipality(m *municipality, kinds []int) {
 		OID:              m.oid,
 		ParentOID:        model.RootOID,
 		BusinessID:       g.ytunnus(),
-		Types:            []string{model.OrgTypeEducationProvider, model.OrgTypeEarlyEducationProvier, model.OrgTypeOther},
+		Types:            []string{model.OrgTypeEducationProvider, model.OrgTypeEarlyEducationProvider, model.OrgTypeOther},
 		MunicipalityCode: m.code,
 		Languages:        []string{langFi},
 		Status:           model.OrgActive,
@@ -816,7 +816,7 @@ func (g *gen) privateDaycare(munis []*municipality) {
 	default:
 		name = "Varhaiskasvatus " + g.pick(companyWords) + " Oy"
 	}
-	prov := g.provider(g.fiName(name), m.code, model.OrgTypeEarlyEducationProvier)
+	prov := g.provider(g.fiName(name), m.code, model.OrgTypeEarlyEducationProvider)
 	oid, passive := prov.OID, prov.Status == model.OrgPassive
 	for range 1 + g.r.IntN(5) {
 		g.daycareUnit(oid, m.code, m.sv != "", passive)

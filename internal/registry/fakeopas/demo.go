@@ -36,7 +36,7 @@ func (g *gen) demo() {
 	}
 	cityOID := "1.2.246.562.10.99900000001"
 	c := org("01", model.RootOID, model.LocalizedName{Fi: "Esimerkkilän kaupunki", Sv: "Exempelby stad", En: "City of Esimerkkilä"},
-		model.OrgTypeEducationProvider, model.OrgTypeEarlyEducationProvier, model.OrgTypeOther)
+		model.OrgTypeEducationProvider, model.OrgTypeEarlyEducationProvider, model.OrgTypeOther)
 	c.BusinessID = "0000001-9"
 	c.StartDate = day(1978, time.March, 15)
 	g.add(c)

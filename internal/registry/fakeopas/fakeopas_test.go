@@ -52,7 +52,7 @@ func TestGenerateNationalShape(t *testing.T) {
 			planned++
 		}
 		switch {
-		case o.HasType(model.OrgTypeEducationProvider) && o.HasType(model.OrgTypeEarlyEducationProvier):
+		case o.HasType(model.OrgTypeEducationProvider) && o.HasType(model.OrgTypeEarlyEducationProvider):
 			munis++
 		case o.IsEducationProvider():
 			providers++
