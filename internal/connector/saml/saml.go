@@ -1,0 +1,487 @@
+package saml
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	crewjam "github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/mpassid/mpassid/internal/connector"
+)
+
+// statusSuccess is the SAML status of a successful login. Any other status
+// (NoPassive, AuthnFailed, RequestDenied, ...) means the IdP did not log the
+// user in: connector.ErrCancelled.
+const statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
+
+// Connector is one SAML upstream source: the broker as SP towards one IdP.
+// It is safe for concurrent use; the IdP metadata it verifies against is
+// whatever its MetadataSource holds at the time.
+type Connector struct {
+	cfg          Config
+	acs          url.URL
+	nameIDFormat string
+	requireEnc   bool
+	aliases      bool
+	sigMethod    string
+	maxResponse  int
+	log          *slog.Logger
+	now          func() time.Time
+}
+
+var _ connector.Connector = (*Connector)(nil)
+
+// New returns a Connector for cfg.
+func New(cfg Config) (*Connector, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	d, _ := defaultsFor(cfg.Preset)
+	acs, _ := url.Parse(cfg.ACSURL)
+	c := &Connector{
+		cfg:          cfg,
+		acs:          *acs,
+		nameIDFormat: d.nameIDFormat,
+		requireEnc:   d.requireEncryption || cfg.RequireEncryptedAssertions,
+		aliases:      d.aliases,
+		maxResponse:  cfg.MaxResponseSize,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+	}
+	if cfg.NameIDFormat != "" {
+		c.nameIDFormat = cfg.NameIDFormat
+	}
+	switch cfg.SigningKey.Public().(type) {
+	case *rsa.PublicKey:
+		c.sigMethod = dsig.RSASHA256SignatureMethod
+	case *ecdsa.PublicKey:
+		c.sigMethod = dsig.ECDSASHA256SignatureMethod
+	default:
+		return nil, fmt.Errorf("saml: unsupported signing key type %T", cfg.SigningKey.Public())
+	}
+	if c.maxResponse <= 0 {
+		c.maxResponse = DefaultMaxResponseSize
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// serviceProvider returns the crewjam ServiceProvider for one operation at
+// now, verifying against m (nil for SP metadata only).
+func (c *Connector) serviceProvider(m *idpMetadata, now time.Time) *crewjam.ServiceProvider {
+	format := crewjam.UnspecifiedNameIDFormat
+	if c.nameIDFormat != "" {
+		format = crewjam.NameIDFormat(c.nameIDFormat)
+	}
+	sp := &crewjam.ServiceProvider{
+		EntityID:                         c.cfg.EntityID,
+		Key:                              c.cfg.SigningKey,
+		Certificate:                      c.cfg.SigningCert,
+		EncryptionKey:                    c.cfg.EncryptionKey,
+		EncryptionCertificate:            c.cfg.EncryptionCert,
+		DecryptionKeys:                   c.cfg.DecryptionKeys,
+		AcsURL:                           c.acs,
+		AuthnNameIDFormat:                format,
+		SignatureMethod:                  c.sigMethod,
+		AssertionConsumerServiceBindings: []string{crewjam.HTTPPostBinding},
+		MetadataOmitValidUntil:           true,
+		IgnoreCertificateExpiry:          c.cfg.IgnoreCertificateExpiry,
+		RejectExpiredIDPMetadata:         !c.cfg.AllowExpiredMetadata,
+		RejectSHA1Signatures:             !c.cfg.AllowSHA1,
+		Clock:                            dsig.NewFakeClockAt(now),
+	}
+	if c.cfg.EncryptionKey == nil {
+		if k, ok := c.cfg.SigningKey.(*rsa.PrivateKey); ok {
+			sp.EncryptionKey = k
+		}
+	}
+	if m != nil {
+		sp.IDPMetadata = m.entity
+	}
+	return sp
+}
+
+// metadata returns the current IdP metadata, checking it is the configured
+// entity.
+func (c *Connector) metadata() (*idpMetadata, error) {
+	m, err := c.cfg.Metadata.get()
+	if err != nil {
+		return nil, err
+	}
+	if c.cfg.IdPEntityID != "" && m.info.EntityID != c.cfg.IdPEntityID {
+		return nil, fmt.Errorf("saml: metadata is for %q, not the configured IdP %q", m.info.EntityID, c.cfg.IdPEntityID)
+	}
+	return m, nil
+}
+
+// SPMetadata returns the broker's SP metadata for this source: entityID,
+// the HTTP-POST ACS, the signing and encryption certificates,
+// AuthnRequestsSigned and WantAssertionsSigned true, and the NameID format.
+// It carries no validUntil (cacheDuration instead), so that an IdP that
+// stores it does not see it expire.
+func (c *Connector) SPMetadata() ([]byte, error) {
+	ed := c.serviceProvider(nil, c.now()).Metadata()
+	b, err := xml.MarshalIndent(ed, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("saml: marshal SP metadata: %w", err)
+	}
+	return append([]byte(xml.Header), b...), nil
+}
+
+// Capabilities: SAML has ForceAuthn and IsPassive.
+func (c *Connector) Capabilities() connector.Capabilities {
+	return connector.Capabilities{ForceAuthn: true, Passive: true}
+}
+
+// state is what Start hands the broker to keep with the transaction.
+type state struct {
+	V         int       `json:"v"`
+	RequestID string    `json:"rid"`
+	IssuedAt  time.Time `json:"iat"`
+	IdP       string    `json:"idp"`
+}
+
+// Start sends the user to the IdP with a signed AuthnRequest: HTTP-Redirect
+// binding (signature over the query, rsa-sha256) when the IdP offers it,
+// else HTTP-POST (enveloped signature). RelayState is the transaction id.
+// LoginRequest.Language is not sent: SAML has no standard parameter for it.
+func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*connector.Started, error) {
+	if req.TransactionID == "" || len(req.TransactionID) > maxRelayState {
+		return nil, errors.New("saml: transaction id missing or too long for RelayState")
+	}
+	if req.CallbackURL != "" && req.CallbackURL != c.cfg.ACSURL {
+		return nil, fmt.Errorf("saml: callback URL %q is not the configured ACS URL %q", req.CallbackURL, c.cfg.ACSURL)
+	}
+	m, err := c.metadata()
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	sp := c.serviceProvider(m, now)
+	if req.ForceAuthn {
+		t := true
+		sp.ForceAuthn = &t
+	}
+	binding, loc := BindingRedirect, m.info.SSORedirectURL
+	if loc == "" {
+		binding, loc = BindingPOST, m.info.SSOPostURL
+	}
+	// Built unsigned (as for the Redirect binding), IsPassive set, then
+	// signed as the binding requires.
+	ar, err := sp.MakeAuthenticationRequest(loc, crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding)
+	if err != nil {
+		return nil, fmt.Errorf("saml: build AuthnRequest: %w", err)
+	}
+	if req.Passive {
+		t := true
+		ar.IsPassive = &t
+	}
+	st, err := json.Marshal(state{V: 1, RequestID: ar.ID, IssuedAt: ar.IssueInstant, IdP: m.info.EntityID})
+	if err != nil {
+		return nil, fmt.Errorf("saml: encode state: %w", err)
+	}
+	started := &connector.Started{State: st}
+	if binding == BindingRedirect {
+		u, err := ar.Redirect(req.TransactionID, sp)
+		if err != nil {
+			return nil, fmt.Errorf("saml: sign AuthnRequest: %w", err)
+		}
+		started.Redirect = connector.Redirect{URL: u.String()}
+	} else {
+		if err := sp.SignAuthnRequest(ar); err != nil {
+			return nil, fmt.Errorf("saml: sign AuthnRequest: %w", err)
+		}
+		doc := etree.NewDocument()
+		doc.SetRoot(ar.Element())
+		b, err := doc.WriteToBytes()
+		if err != nil {
+			return nil, fmt.Errorf("saml: serialise AuthnRequest: %w", err)
+		}
+		started.Redirect = connector.Redirect{URL: loc, Form: url.Values{
+			"SAMLRequest": {base64.StdEncoding.EncodeToString(b)},
+			"RelayState":  {req.TransactionID},
+		}}
+	}
+	c.log.InfoContext(ctx, "saml authn request", "idp", m.info.EntityID, "binding", binding,
+		"requestID", ar.ID, "forceAuthn", req.ForceAuthn, "passive", req.Passive)
+	return started, nil
+}
+
+// parseForm parses r's POST form with the body limited to what a
+// SAMLResponse of the allowed size needs.
+func (c *Connector) parseForm(r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return fmt.Errorf("%w: the ACS takes HTTP-POST only, got %s", connector.ErrInvalidResponse, r.Method)
+	}
+	if r.PostForm == nil && r.Body != nil {
+		r.Body = http.MaxBytesReader(nil, r.Body, int64(c.maxResponse)+2*maxRelayState+4096)
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("%w: form: %v", connector.ErrInvalidResponse, err)
+	}
+	return nil
+}
+
+// TransactionID returns the RelayState of the POSTed response.
+func (c *Connector) TransactionID(r *http.Request) (string, error) {
+	if err := c.parseForm(r); err != nil {
+		return "", fmt.Errorf("saml: %w: %w", connector.ErrNoTransaction, err)
+	}
+	rs := r.PostForm.Get("RelayState")
+	if rs == "" {
+		return "", fmt.Errorf("saml: %w: no RelayState (IdP-initiated login is not supported)", connector.ErrNoTransaction)
+	}
+	if len(rs) > maxRelayState {
+		return "", fmt.Errorf("saml: %w: RelayState too long", connector.ErrNoTransaction)
+	}
+	return rs, nil
+}
+
+// Callback verifies the SAMLResponse POSTed to the ACS against the state of
+// Start and returns the identity in its assertion.
+func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector.LoginRequest, stateBytes []byte) (*connector.Identity, error) {
+	var st state
+	if err := json.Unmarshal(stateBytes, &st); err != nil || st.V != 1 || st.RequestID == "" {
+		return nil, fmt.Errorf("saml: invalid connector state")
+	}
+	if err := c.parseForm(r); err != nil {
+		return nil, fmt.Errorf("saml: %w", err)
+	}
+	if req.TransactionID != "" && r.PostForm.Get("RelayState") != req.TransactionID {
+		return nil, fmt.Errorf("saml: %w: RelayState does not match the transaction", connector.ErrInvalidResponse)
+	}
+	m, err := c.metadata()
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.verify(ctx, r.PostForm.Get("SAMLResponse"), st.RequestID, m)
+	if err != nil {
+		level := slog.LevelWarn
+		if errors.Is(err, connector.ErrCancelled) {
+			level = slog.LevelInfo
+		}
+		c.log.Log(ctx, level, "saml response rejected", "idp", m.info.EntityID, "requestID", st.RequestID, "error", err)
+		return nil, err
+	}
+	c.log.InfoContext(ctx, "saml login verified", "idp", m.info.EntityID, "requestID", st.RequestID, "attributes", len(id.Attributes))
+	return id, nil
+}
+
+// verify checks an encoded SAMLResponse answering requestID, signed
+// according to m, and returns its identity. The error matches one of the
+// connector errors, or is a replay-cache failure.
+func (c *Connector) verify(ctx context.Context, encoded, requestID string, m *idpMetadata) (*connector.Identity, error) {
+	if encoded == "" {
+		return nil, fmt.Errorf("saml: %w: no SAMLResponse", connector.ErrInvalidResponse)
+	}
+	if len(encoded) > c.maxResponse {
+		return nil, fmt.Errorf("saml: %w: SAMLResponse larger than %d bytes", connector.ErrInvalidResponse, c.maxResponse)
+	}
+	// Some IdPs wrap the base64 in lines.
+	decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(encoded), ""))
+	if err != nil {
+		return nil, fmt.Errorf("saml: %w: SAMLResponse is not base64", connector.ErrInvalidResponse)
+	}
+	pre, err := precheckResponse(decoded)
+	if err != nil {
+		return nil, fmt.Errorf("saml: %w: %w", connector.ErrInvalidResponse, err)
+	}
+	if pre.status == statusSuccess && c.requireEnc && !pre.encrypted {
+		return nil, fmt.Errorf("saml: %w: assertion is not encrypted, and this source requires encryption", connector.ErrInvalidResponse)
+	}
+
+	now := c.now()
+	sp := c.serviceProvider(m, now)
+	cache := &replayAdapter{ctx: ctx, cache: c.cfg.ReplayCache, prefix: m.info.EntityID + " "}
+	sp.ReplayCache = cache
+	assertion, err := sp.ParseXMLResponse(decoded, []string{requestID}, c.acs)
+	if cache.err != nil {
+		return nil, fmt.Errorf("saml: replay cache: %w", cache.err)
+	}
+	if err != nil {
+		return nil, classifyError(err, pre)
+	}
+	// crewjam checked these; they are cheap to state again.
+	if assertion.Issuer.Value != m.info.EntityID {
+		return nil, fmt.Errorf("saml: %w: assertion issuer is not the IdP", connector.ErrInvalidResponse)
+	}
+	return c.identity(assertion), nil
+}
+
+// classifyError maps a crewjam error to the connector errors, keeping its
+// (non-personal) detail.
+func classifyError(err error, pre *precheck) error {
+	detail := err
+	var ivr *crewjam.InvalidResponseError
+	if errors.As(err, &ivr) && ivr.PrivateErr != nil {
+		detail = ivr.PrivateErr
+	}
+	var bad crewjam.ErrBadStatus
+	switch {
+	case errors.As(err, &bad):
+		return fmt.Errorf("saml: %w: status %s", connector.ErrCancelled, strings.Join(pre.statusCodes, " / "))
+	case errors.Is(err, crewjam.ErrAssertionReplayed):
+		return fmt.Errorf("saml: %w: %v", connector.ErrReplay, detail)
+	case errors.Is(err, crewjam.ErrInvalidSignature):
+		return fmt.Errorf("saml: %w: %v", connector.ErrInvalidResponse, detail)
+	case errors.Is(err, crewjam.ErrExpired), errors.Is(err, crewjam.ErrNotYetValid):
+		return fmt.Errorf("saml: %w: %v", connector.ErrExpired, detail)
+	}
+	return fmt.Errorf("saml: %w: %v", connector.ErrInvalidResponse, detail)
+}
+
+// identity turns a verified assertion into the connector's Identity.
+func (c *Connector) identity(a *crewjam.Assertion) *connector.Identity {
+	id := &connector.Identity{Attributes: map[string][]string{}}
+	if a.Subject != nil && a.Subject.NameID != nil {
+		id.NameID = a.Subject.NameID.Value
+	}
+	if len(a.AuthnStatements) > 0 {
+		id.AuthnInstant = a.AuthnStatements[0].AuthnInstant
+		id.SessionIndex = a.AuthnStatements[0].SessionIndex
+	}
+	type alias struct {
+		name   string
+		values []string
+	}
+	var aliases []alias
+	for _, stmt := range a.AttributeStatements {
+		for _, at := range stmt.Attributes {
+			var vals []string
+			for _, v := range at.Values {
+				switch {
+				case v.NameID != nil:
+					vals = append(vals, v.NameID.Value)
+				case v.Nil:
+				default:
+					vals = append(vals, v.Value)
+				}
+			}
+			if at.Name != "" {
+				id.Attributes[at.Name] = append(id.Attributes[at.Name], vals...)
+			}
+			if at.FriendlyName != "" && at.FriendlyName != at.Name {
+				aliases = append(aliases, alias{at.FriendlyName, vals})
+			}
+			if short, ok := claimAliases[at.Name]; ok && c.aliases {
+				aliases = append(aliases, alias{short, vals})
+			}
+		}
+	}
+	// Aliases never shadow an attribute of that Name; the first alias of a
+	// name wins.
+	for _, al := range aliases {
+		if _, exists := id.Attributes[al.name]; !exists {
+			id.Attributes[al.name] = append([]string(nil), al.values...)
+		}
+	}
+	return id
+}
+
+// replayAdapter is crewjam's AssertionReplayCache over connector.ReplayCache
+// for one Callback. A failure of the cache itself is kept in err so that it
+// is not reported as a bad response.
+type replayAdapter struct {
+	ctx    context.Context
+	cache  connector.ReplayCache
+	prefix string
+	err    error
+}
+
+func (a *replayAdapter) Consume(assertionID string, expiresAt time.Time) error {
+	fresh, err := a.cache.MarkUsed(a.ctx, ReplayNamespace, a.prefix+assertionID, expiresAt)
+	if err != nil {
+		a.err = err
+		return err
+	}
+	if !fresh {
+		return crewjam.ErrAssertionReplayed
+	}
+	return nil
+}
+
+// precheck is what precheckResponse learned of a response's structure.
+type precheck struct {
+	status      string   // top-level StatusCode
+	statusCodes []string // top-level and nested StatusCodes
+	encrypted   bool     // the assertion is an EncryptedAssertion
+}
+
+// precheckResponse refuses responses whose structure allows signature
+// wrapping before any signature is looked at: the XML must pass checkXML
+// (no DTD, no comments, round-trip safe), the root must be a samlp:Response,
+// there may be at most one Assertion or EncryptedAssertion in the whole
+// document and it must be a child of the Response, and every ds:Signature
+// must be a child of the Response or of that Assertion.
+func precheckResponse(doc []byte) (*precheck, error) {
+	if err := checkXML(doc, xmlPolicy{}); err != nil {
+		return nil, err
+	}
+	tree := etree.NewDocument()
+	if err := tree.ReadFromBytes(doc); err != nil {
+		return nil, fmt.Errorf("parse: %v", err)
+	}
+	root := tree.Root()
+	if !isElem(root, nsProtocol, "Response") {
+		return nil, errors.New("root element is not a samlp:Response")
+	}
+	p := &precheck{}
+	var assertions []*etree.Element
+	var signatures []*etree.Element
+	var walk func(el *etree.Element)
+	walk = func(el *etree.Element) {
+		for _, ch := range el.ChildElements() {
+			switch {
+			case isElem(ch, nsAssertion, "Assertion"), isElem(ch, nsAssertion, "EncryptedAssertion"):
+				assertions = append(assertions, ch)
+			case isElem(ch, nsDSig, "Signature"):
+				signatures = append(signatures, ch)
+				continue // nothing to look for inside a signature
+			}
+			walk(ch)
+		}
+	}
+	walk(root)
+	if len(assertions) > 1 {
+		return nil, fmt.Errorf("%d assertions; exactly one is accepted", len(assertions))
+	}
+	if len(assertions) == 1 {
+		a := assertions[0]
+		if a.Parent() != root {
+			return nil, errors.New("the assertion is not a child of the Response")
+		}
+		p.encrypted = a.Tag == "EncryptedAssertion"
+	}
+	for _, s := range signatures {
+		if s.Parent() != root && (len(assertions) == 0 || s.Parent() != assertions[0]) {
+			return nil, errors.New("a Signature outside the Response and Assertion")
+		}
+	}
+	if st := childElem(root, nsProtocol, "Status"); st != nil {
+		for code := childElem(st, nsProtocol, "StatusCode"); code != nil; code = childElem(code, nsProtocol, "StatusCode") {
+			p.statusCodes = append(p.statusCodes, attr(code, "Value"))
+		}
+	}
+	if len(p.statusCodes) > 0 {
+		p.status = p.statusCodes[0]
+	}
+	return p, nil
+}
