@@ -111,10 +111,10 @@ func releaseOf(u *model.User, rel *Release) []released {
 		}
 		providers = appendNew(providers, r.ProviderOID+";"+r.ProviderName)
 		if rel.Legacy {
-			roleVals = appendNew(roleVals, strings.Join([]string{r.ProviderOID, r.SchoolCode, r.Group, r.RoleName}, ";"))
+			roleVals = appendNew(roleVals, r.ProviderOID+";"+r.SchoolCode+";"+r.Group+";"+r.RoleName)
 		} else {
-			roleVals = appendNew(roleVals, strings.Join([]string{r.ProviderOID, r.SchoolCode, r.Group, r.RoleName,
-				strconv.Itoa(r.RoleCode), r.SchoolOID, r.OfficeOID}, ";"))
+			roleVals = appendNew(roleVals, r.ProviderOID+";"+r.SchoolCode+";"+r.Group+";"+r.RoleName+";"+
+				strconv.Itoa(r.RoleCode)+";"+r.SchoolOID+";"+r.OfficeOID)
 		}
 		if c := r.LearningMaterialsCharge; c != nil && (*c == 0 || *c == 1) && r.RoleName == model.RoleNamePupil {
 			cs := strconv.Itoa(*c)
