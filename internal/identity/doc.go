@@ -12,15 +12,17 @@
 // do not line up is left out entirely, together with everything derived from
 // it, rather than released with a guessed part. Every such decision is
 // recorded as a Drop with a reason code and a message an education provider's
-// administrator can act on ("school code 30076 is not active in the
-// registry"). Drops never carry personal data: no names, usernames, learner
+// administrator can act on ("school 30076 is not active in the registry:
+// role not released"). Drops never carry personal data: no names, usernames, learner
 // ids or raw upstream values other than school codes and organisation OIDs,
 // so they can be logged and shown as they are.
 //
-// Only two things make a login fail (Build returns an error and no user):
-// no username, because without it there is no stable identifier, and a
-// malformed learner id, because a wrong national learner number attached to
-// a pupil is worse than no login.
+// Only two kinds of input make a login fail (Build returns an error and no
+// user): no single username (ErrNoUsername, ErrAmbiguousUsername), because
+// without it there is no stable identifier, and a malformed learner id
+// (ErrBadLearnerID), because a wrong national learner number attached to a
+// pupil is worse than no login. ErrConfig reports a misconfigured call.
+// Errors name the integration's idpId, never the user.
 //
 // # Readings of points the data model leaves open
 //
@@ -43,8 +45,8 @@
 // Opettaja for this source, compared case-insensitively before the Policy's
 // role-name table. studentGroupGuid and teacherGroupGuid are read the same
 // way: an Entra ID group object id that, when it arrives as a roles value,
-// means Oppilas or Opettaja. (Deriving a role from a separate group-membership
-// claim is not done; see the package's report.)
+// means Oppilas or Opettaja. Deriving a role from a separate group-membership
+// claim (Entra ID's groups claim next to the roles) is not done.
 //
 // legacyId has no documented meaning in data model 1.4: it is not read, not
 // released and in particular not used to carry over a uid.
@@ -66,7 +68,11 @@
 // providerOid;schoolCode;group;roleName instead of the seven-field form. Both
 // forms share one attribute name, and the 1.3 fixture of the national service
 // releases only the four-field form there, so a service switched to legacy
-// receives exactly what it was written against. urn:mpass.id:municipality
+// receives exactly what it was written against. Every 1.4 attribute keeps its
+// 1.4 form (schoolInfo also lists the schoolOid;schoolName pairs, which a
+// 1.3 reader of "id;name" values can skip). urn:mpass.id:municipalityCode
+// (FriendlyName mpassMunicipalityCode, by analogy: no example shows it) is
+// released when Release.Registry is given. urn:mpass.id:municipality
 // (the municipality's name) is not released: the registry has no municipality
 // names. urn:mpass.id:role_v1.1 is not released either (it needs the same
 // name).
