@@ -232,7 +232,8 @@ func (c *Connector) parseForm(r *http.Request) error {
 		return fmt.Errorf("%w: the ACS takes HTTP-POST only, got %s", connector.ErrInvalidResponse, r.Method)
 	}
 	if r.PostForm == nil && r.Body != nil {
-		r.Body = http.MaxBytesReader(nil, r.Body, int64(c.maxResponse)+2*maxRelayState+4096)
+		// Form encoding can triple base64 ('+', '/' and '=' become %XX).
+		r.Body = http.MaxBytesReader(nil, r.Body, 3*int64(c.maxResponse+maxRelayState)+4096)
 	}
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("%w: form: %v", connector.ErrInvalidResponse, err)
