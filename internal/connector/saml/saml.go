@@ -129,6 +129,9 @@ func (c *Connector) metadata() (*idpMetadata, error) {
 	if c.cfg.IdPEntityID != "" && m.info.EntityID != c.cfg.IdPEntityID {
 		return nil, fmt.Errorf("saml: metadata is for %q, not the configured IdP %q", m.info.EntityID, c.cfg.IdPEntityID)
 	}
+	if vu := m.info.ValidUntil; !c.cfg.AllowExpiredMetadata && !vu.IsZero() && !c.now().Before(vu) {
+		return nil, fmt.Errorf("%w: metadata of %q expired at %s", ErrInvalidMetadata, m.info.EntityID, vu.UTC().Format(time.RFC3339))
+	}
 	return m, nil
 }
 

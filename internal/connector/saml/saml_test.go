@@ -64,11 +64,11 @@ func TestLoginRedirectBinding(t *testing.T) {
 	}
 	want := map[string][]string{
 		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname": {"Maija"},
-		"givenName":                         {"Maija"}, // azure alias
-		"surname":                           {"Meikäläinen"},
+		"givenName":                        {"Maija"}, // azure alias
+		"surname":                          {"Meikäläinen"},
 		"urn:oid:1.3.6.1.4.1.5923.1.1.1.1": {"student", "member"},
-		"eduPersonAffiliation":              {"student", "member"}, // FriendlyName
-		"opentunti.role":                    {"Oppilas"},
+		"eduPersonAffiliation":             {"student", "member"}, // FriendlyName
+		"opentunti.role":                   {"Oppilas"},
 	}
 	for k, v := range want {
 		if got := id.Attributes[k]; strings.Join(got, "|") != strings.Join(v, "|") {
