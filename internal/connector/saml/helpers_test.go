@@ -602,6 +602,16 @@ func (b *testBroker) acsURL() string { return b.srv.URL + "/acs" }
 // (metadata fetched from idp's /metadata over HTTP); mod adjusts the Config.
 func newTestBroker(t testing.TB, idp *testIdP, mod func(*Config)) *testBroker {
 	t.Helper()
+	b := startTestBroker(t)
+	idp.spCert = b.spKey.cert
+	idp.spEncCert = b.encKey.cert
+	b.connect(idp.srv.URL+"/metadata", idp.entityID, mod)
+	return b
+}
+
+// startTestBroker starts the broker's ACS server, without a Connector yet.
+func startTestBroker(t testing.TB) *testBroker {
+	t.Helper()
 	now := time.Now()
 	b := &testBroker{t: t, replay: &memReplay{}, states: map[string][]byte{}}
 	b.spKey = newTestKey(t, 1, "sp-signing", now.Add(-time.Hour), now.Add(365*24*time.Hour))
@@ -610,8 +620,15 @@ func newTestBroker(t testing.TB, idp *testIdP, mod func(*Config)) *testBroker {
 	mux.HandleFunc("/acs", b.handleACS)
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)
+	return b
+}
 
-	src, err := NewMetadataSource(MetadataOptions{URL: idp.srv.URL + "/metadata", AllowLoopbackHTTP: true, EntityID: idp.entityID})
+// connect makes the broker's Connector, with IdP metadata from mdURL.
+func (b *testBroker) connect(mdURL, idpEntityID string, mod func(*Config)) {
+	t := b.t
+	t.Helper()
+	src, err := NewMetadataSource(MetadataOptions{URL: mdURL, AllowLoopbackHTTP: true, EntityID: idpEntityID,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +643,7 @@ func newTestBroker(t testing.TB, idp *testIdP, mod func(*Config)) *testBroker {
 		SigningCert:    b.spKey.cert,
 		EncryptionKey:  b.encKey.key,
 		EncryptionCert: b.encKey.cert,
-		IdPEntityID:    idp.entityID,
+		IdPEntityID:    idpEntityID,
 		Metadata:       src,
 		ReplayCache:    b.replay,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -639,9 +656,6 @@ func newTestBroker(t testing.TB, idp *testIdP, mod func(*Config)) *testBroker {
 		t.Fatal(err)
 	}
 	b.c = c
-	idp.spCert = b.spKey.cert
-	idp.spEncCert = b.encKey.cert
-	return b
 }
 
 func (b *testBroker) handleACS(w http.ResponseWriter, r *http.Request) {
