@@ -1,0 +1,501 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mpassid/mpassid/internal/connector"
+	"github.com/mpassid/mpassid/internal/identity"
+	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/registry"
+	"github.com/mpassid/mpassid/internal/store"
+)
+
+// Paths the broker serves.
+const (
+	SelectPath   = "/login/select"
+	CallbackPath = "/login/callback/"
+)
+
+// Cookie names. The transaction cookie binds a login transaction to the
+// browser that started it; the SSO cookie carries the SSO session.
+const (
+	txCookie  = "mpassid_tx"
+	ssoCookie = "mpassid_sso"
+)
+
+// Config is the broker's part of the configuration.
+type Config struct {
+	// BaseURL is the public base URL, without a trailing slash.
+	BaseURL             string
+	TransactionLifetime time.Duration
+	SessionLifetime     time.Duration
+	SessionIdleTimeout  time.Duration
+	DefaultLanguage     string
+	// Policy maps and allows role names for the identity pipeline.
+	Policy identity.Policy
+	Now    func() time.Time
+}
+
+// ConnectorFactory builds the connector of an IdP integration. The app
+// provides it, so the broker need not know the connector packages.
+type ConnectorFactory func(ctx context.Context, src *model.Integration) (connector.Connector, error)
+
+// Deps are the broker's collaborators.
+type Deps struct {
+	Store      store.Store
+	Registry   *registry.Registry
+	Connectors ConnectorFactory
+	Logger     *slog.Logger
+}
+
+// Broker runs logins. It is safe for concurrent use.
+type Broker struct {
+	cfg        Config
+	st         store.Store
+	registry   *registry.Registry
+	newConn    ConnectorFactory
+	log        *slog.Logger
+	catalog    atomic.Pointer[Catalog]
+	responders map[Protocol]Responder
+
+	connMu     sync.Mutex
+	connectors map[int64]connector.Connector
+	connVer    int64
+}
+
+// New builds a broker; call Reload before serving and SetResponder for each
+// frontend.
+func New(cfg Config, deps Deps) (*Broker, error) {
+	if deps.Store == nil || deps.Registry == nil || deps.Connectors == nil || deps.Logger == nil {
+		return nil, errors.New("broker: store, registry, connector factory and logger are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DefaultLanguage == "" {
+		cfg.DefaultLanguage = "fi"
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	b := &Broker{
+		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger,
+		responders: map[Protocol]Responder{}, connectors: map[int64]connector.Connector{},
+	}
+	b.catalog.Store(NewCatalog(0, nil))
+	return b, nil
+}
+
+// SetResponder registers the frontend that answers services of protocol p.
+// Call it before serving.
+func (b *Broker) SetResponder(p Protocol, r Responder) { b.responders[p] = r }
+
+// Catalog returns the current configuration snapshot.
+func (b *Broker) Catalog() *Catalog { return b.catalog.Load() }
+
+// Reload rebuilds the catalog from the store if the configuration version
+// moved, and swaps it in atomically. It returns whether it changed.
+func (b *Broker) Reload(ctx context.Context) (bool, error) {
+	v, err := b.st.ConfigVersion(ctx)
+	if err != nil {
+		return false, fmt.Errorf("broker: configuration version: %w", err)
+	}
+	if cur := b.catalog.Load(); cur.Version == v && v != 0 {
+		return false, nil
+	}
+	all, _, err := b.st.ListIntegrations(ctx, store.IntegrationFilter{})
+	if err != nil {
+		return false, fmt.Errorf("broker: load integrations: %w", err)
+	}
+	b.catalog.Store(NewCatalog(v, all))
+	return true, nil
+}
+
+// Routes mounts the selection page and the connectors' callback.
+func (b *Broker) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+SelectPath, b.handleSelectPage)
+	mux.HandleFunc("POST "+SelectPath, b.handleSelect)
+	mux.HandleFunc("GET "+CallbackPath+"{source}", b.handleCallback)
+	mux.HandleFunc("POST "+CallbackPath+"{source}", b.handleCallback)
+	b.StaticRoutes(mux)
+}
+
+// transaction is what the broker keeps between a service's request and its
+// answer.
+type transaction struct {
+	Request Request `json:"request"`
+	// Binding is the SHA-256 of the transaction cookie's value: the
+	// transaction continues only in the browser that started it.
+	Binding        string    `json:"binding"`
+	SourceID       int64     `json:"sourceId,omitempty"`
+	ConnectorState []byte    `json:"connectorState,omitempty"`
+	Language       string    `json:"language"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// sessionData is what an SSO session holds.
+type sessionData struct {
+	User         *model.User   `json:"user"`
+	SourceID     int64         `json:"sourceId"`
+	Source       string        `json:"source"`
+	AuthnInstant time.Time     `json:"authnInstant"`
+	Participants []Participant `json:"participants,omitempty"`
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// Begin starts or, with a usable SSO session, at once completes a login.
+func (b *Broker) Begin(w http.ResponseWriter, r *http.Request, req Request) {
+	ctx := r.Context()
+	cat := b.Catalog()
+	svc, ok := cat.Service(req.ServiceID)
+	if !ok {
+		b.errorPage(w, r, http.StatusBadRequest, msgUnknownService, "", "service not in catalog", slog.Int64("service", req.ServiceID))
+		return
+	}
+	lang := b.language(r, req.Language)
+	sources := b.allowedSources(cat, svc, req.Sources)
+	if len(sources) == 0 {
+		b.respond(w, r, &Result{Request: req, Service: svc, Err: b.loginError(ctx, ErrCodeNoSource, "no identity source available for this service", svc, nil)})
+		return
+	}
+
+	if sess, data := b.usableSession(r, req, sources); sess != nil {
+		b.log.InfoContext(ctx, "login completed from SSO session", slog.Int64("service", svc.ID()), slog.String("source", sess.Source), slog.String("event", "login_sso"))
+		b.respond(w, r, &Result{Request: req, Service: svc, User: data.User, Session: *sess})
+		return
+	}
+	if req.Passive {
+		b.respond(w, r, &Result{Request: req, Service: svc, Err: &LoginError{Code: ErrCodeNoPassive, Description: "no active session and passive login requested"}})
+		return
+	}
+
+	binding := randomToken()
+	tx := transaction{Request: req, Binding: hashToken(binding), Language: lang, CreatedAt: b.cfg.Now()}
+	txID := randomToken()
+	if err := b.putTransaction(ctx, txID, &tx, true); err != nil {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, lang, "store transaction", slog.Any("error", err))
+		return
+	}
+	b.setCookie(w, r, txCookie, binding, b.cfg.TransactionLifetime)
+	if len(sources) == 1 {
+		b.startSource(w, r, txID, &tx, svc, sources[0])
+		return
+	}
+	http.Redirect(w, r, SelectPath+"?tx="+txID, http.StatusSeeOther)
+}
+
+// allowedSources returns the sources the service may use, narrowed to the
+// flowNames it asked for.
+func (b *Broker) allowedSources(cat *Catalog, svc *Service, want []string) []*model.Integration {
+	all := cat.SourcesFor(svc)
+	if len(want) == 0 {
+		return all
+	}
+	var out []*model.Integration
+	for _, src := range all {
+		for _, w := range want {
+			if strings.EqualFold(src.IdP.FlowName, w) {
+				out = append(out, src)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// usableSession returns the browser's SSO session if it may answer req
+// without a new upstream login.
+func (b *Broker) usableSession(r *http.Request, req Request, sources []*model.Integration) (*Session, *sessionData) {
+	if req.ForceAuthn {
+		return nil, nil
+	}
+	sess, data, err := b.loadSession(r)
+	if err != nil || sess == nil {
+		return nil, nil
+	}
+	if req.HasMaxAge && b.cfg.Now().Sub(sess.AuthnInstant) > req.MaxAge {
+		return nil, nil
+	}
+	for _, src := range sources {
+		if src.ID == sess.SourceID {
+			return sess, data
+		}
+	}
+	return nil, nil
+}
+
+func (b *Broker) putTransaction(ctx context.Context, id string, tx *transaction, create bool) error {
+	data, err := json.Marshal(tx)
+	if err != nil {
+		return fmt.Errorf("encode transaction: %w", err)
+	}
+	rec := store.Transaction{ID: hashToken(id), Data: data, ExpiresAt: tx.CreatedAt.Add(b.cfg.TransactionLifetime)}
+	if create {
+		return b.st.PutTransaction(ctx, rec)
+	}
+	return b.st.UpdateTransaction(ctx, rec)
+}
+
+// loadTransaction reads a live transaction and checks that it belongs to
+// this browser.
+func (b *Broker) loadTransaction(r *http.Request, id string) (*transaction, error) {
+	if id == "" {
+		return nil, store.ErrNotFound
+	}
+	rec, err := b.st.GetTransaction(r.Context(), hashToken(id))
+	if err != nil {
+		return nil, err
+	}
+	var tx transaction
+	if err := json.Unmarshal(rec.Data, &tx); err != nil {
+		return nil, fmt.Errorf("decode transaction: %w", err)
+	}
+	c, err := r.Cookie(txCookie)
+	if err != nil || !constantTimeEqual(hashToken(c.Value), tx.Binding) {
+		return nil, errBrowserMismatch
+	}
+	return &tx, nil
+}
+
+var errBrowserMismatch = errors.New("login transaction belongs to another browser")
+
+// startSource sends the browser to the chosen source.
+func (b *Broker) startSource(w http.ResponseWriter, r *http.Request, txID string, tx *transaction, svc *Service, src *model.Integration) {
+	ctx := r.Context()
+	conn, err := b.connector(ctx, src)
+	if err != nil {
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "identity source unavailable", svc, err)})
+		return
+	}
+	lreq := b.connectorRequest(txID, tx, src)
+	started, err := conn.Start(ctx, lreq)
+	if err != nil {
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "identity source unavailable", svc, err)})
+		return
+	}
+	tx.SourceID = src.ID
+	tx.ConnectorState = started.State
+	if err := b.putTransaction(ctx, txID, tx, false); err != nil {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, tx.Language, "update transaction", slog.Any("error", err))
+		return
+	}
+	if started.Redirect.Form != nil {
+		autoPost(w, started.Redirect.URL, started.Redirect.Form, tx.Language)
+		return
+	}
+	http.Redirect(w, r, started.Redirect.URL, http.StatusSeeOther)
+}
+
+func (b *Broker) connectorRequest(txID string, tx *transaction, src *model.Integration) connector.LoginRequest {
+	return connector.LoginRequest{
+		TransactionID: txID,
+		CallbackURL:   b.cfg.BaseURL + CallbackPath + strconv.FormatInt(src.ID, 10),
+		ForceAuthn:    tx.Request.ForceAuthn,
+		Passive:       tx.Request.Passive,
+		Language:      tx.Language,
+	}
+}
+
+// connector returns the connector of src, built once per catalog version.
+func (b *Broker) connector(ctx context.Context, src *model.Integration) (connector.Connector, error) {
+	ver := b.Catalog().Version
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if ver != b.connVer {
+		b.connectors = map[int64]connector.Connector{}
+		b.connVer = ver
+	}
+	if c, ok := b.connectors[src.ID]; ok {
+		return c, nil
+	}
+	c, err := b.newConn(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("build connector for source %d: %w", src.ID, err)
+	}
+	b.connectors[src.ID] = c
+	return c, nil
+}
+
+func (b *Broker) handleSelect(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		b.errorPage(w, r, http.StatusBadRequest, msgBadRequest, "", "parse selection form", slog.Any("error", err))
+		return
+	}
+	txID := r.PostForm.Get("tx")
+	tx, err := b.loadTransaction(r, txID)
+	if err != nil {
+		b.transactionError(w, r, err)
+		return
+	}
+	cat := b.Catalog()
+	svc, ok := cat.Service(tx.Request.ServiceID)
+	if !ok {
+		b.errorPage(w, r, http.StatusBadRequest, msgUnknownService, tx.Language, "service gone during login")
+		return
+	}
+	srcID, _ := strconv.ParseInt(r.PostForm.Get("source"), 10, 64)
+	for _, src := range b.allowedSources(cat, svc, tx.Request.Sources) {
+		if src.ID == srcID {
+			b.startSource(w, r, txID, tx, svc, src)
+			return
+		}
+	}
+	b.errorPage(w, r, http.StatusBadRequest, msgBadRequest, tx.Language, "selected source not allowed", slog.Int64("source", srcID))
+}
+
+func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	srcID, err := strconv.ParseInt(r.PathValue("source"), 10, 64)
+	cat := b.Catalog()
+	src, ok := cat.Source(srcID)
+	if err != nil || !ok {
+		b.errorPage(w, r, http.StatusNotFound, msgBadRequest, "", "callback for unknown source", slog.String("source", r.PathValue("source")))
+		return
+	}
+	conn, err := b.connector(ctx, src)
+	if err != nil {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, "", "connector", slog.Any("error", err))
+		return
+	}
+	txID, err := conn.TransactionID(r)
+	if err != nil {
+		b.errorPage(w, r, http.StatusBadRequest, msgExpired, "", "callback without transaction", slog.Any("error", err))
+		return
+	}
+	tx, err := b.loadTransaction(r, txID)
+	if err != nil {
+		b.transactionError(w, r, err)
+		return
+	}
+	svc, ok := cat.Service(tx.Request.ServiceID)
+	if !ok || tx.SourceID != src.ID {
+		b.errorPage(w, r, http.StatusBadRequest, msgBadRequest, tx.Language, "callback does not match the transaction", slog.Int64("source", src.ID))
+		return
+	}
+	ident, err := conn.Callback(ctx, r, b.connectorRequest(txID, tx, src), tx.ConnectorState)
+	if err != nil {
+		code := ErrCodeFailed
+		if errors.Is(err, connector.ErrCancelled) {
+			code = ErrCodeCancelled
+		}
+		if _, cerr := b.st.ConsumeTransaction(ctx, hashToken(txID)); cerr != nil {
+			b.transactionError(w, r, cerr)
+			return
+		}
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, code, "upstream login failed", svc, err)})
+		return
+	}
+	idpCfg, err := identity.IdPConfigOf(src)
+	if err != nil {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, tx.Language, "source configuration", slog.Any("error", err))
+		return
+	}
+	built, err := identity.Build(identity.Input{IdP: idpCfg, Raw: ident.Attributes, Registry: b.registry.Current(), Policy: b.cfg.Policy})
+	// The transaction ends here whatever the outcome: a callback is single use.
+	if _, cerr := b.st.ConsumeTransaction(ctx, hashToken(txID)); cerr != nil {
+		b.transactionError(w, r, cerr)
+		return
+	}
+	if err != nil {
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "the identity source did not identify the user", svc, err)})
+		return
+	}
+	for _, d := range built.Dropped {
+		b.log.InfoContext(ctx, "attribute value not released", slog.Int64("source", src.ID), slog.String("reason", string(d.Reason)), slog.String("detail", d.Message))
+	}
+	built.User.Source = src.IdP.FlowName
+	sess, err := b.createSession(w, r, built.User, src, ident.AuthnInstant)
+	if err != nil {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, tx.Language, "create session", slog.Any("error", err))
+		return
+	}
+	b.clearCookie(w, r, txCookie)
+	b.log.InfoContext(ctx, "login completed", slog.String("event", "login"), slog.Int64("service", svc.ID()),
+		slog.Int64("source", src.ID), slog.String("subject", hashToken(built.User.UID)[:16]))
+	b.respond(w, r, &Result{Request: tx.Request, Service: svc, User: built.User, Session: *sess})
+}
+
+func (b *Broker) respond(w http.ResponseWriter, r *http.Request, res *Result) {
+	resp, ok := b.responders[res.Request.Protocol]
+	if !ok {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, "", "no responder for protocol", slog.String("protocol", string(res.Request.Protocol)))
+		return
+	}
+	resp.Respond(w, r, res)
+}
+
+// loginError logs why a login failed, with a reference code the user can
+// quote, and returns the error for the service.
+func (b *Broker) loginError(ctx context.Context, code ErrorCode, desc string, svc *Service, cause error) *LoginError {
+	ref := reference()
+	attrs := []any{slog.String("event", "login_failed"), slog.String("reference", ref), slog.String("code", string(code)), slog.Int64("service", svc.ID())}
+	if cause != nil {
+		attrs = append(attrs, slog.Any("error", cause))
+	}
+	b.log.WarnContext(ctx, "login failed", attrs...)
+	return &LoginError{Code: code, Description: desc, Reference: ref}
+}
+
+func (b *Broker) transactionError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyUsed):
+		b.errorPage(w, r, http.StatusBadRequest, msgExpired, "", "login transaction missing, expired or used", slog.Any("error", err))
+	case errors.Is(err, errBrowserMismatch):
+		b.errorPage(w, r, http.StatusBadRequest, msgExpired, "", "login transaction of another browser", slog.Any("error", err))
+	default:
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, "", "load transaction", slog.Any("error", err))
+	}
+}
+
+// reference returns a short code that finds a failure in the logs.
+func reference() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return strings.ToUpper(base64.RawStdEncoding.EncodeToString(b)[:7])
+}
+
+func (b *Broker) cookieSecure() bool { return strings.HasPrefix(b.cfg.BaseURL, "https://") }
+
+// setCookie sets a host-only, HTTP-only cookie. Over https it is
+// SameSite=None, since upstream SAML sources answer with a cross-site POST;
+// over plain http (dev, tests on 127.0.0.1, where every port is the same
+// site) Lax.
+func (b *Broker) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, MaxAge: int(maxAge.Seconds())}
+	if b.cookieSecure() {
+		c.Secure, c.SameSite = true, http.SameSiteNoneMode
+	} else {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	http.SetCookie(w, c)
+}
+
+func (b *Broker) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	c := &http.Cookie{Name: name, Value: "", Path: "/", HttpOnly: true, MaxAge: -1}
+	if b.cookieSecure() {
+		c.Secure, c.SameSite = true, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, c)
+}

@@ -1,0 +1,151 @@
+package broker
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/store"
+)
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// createSession starts an SSO session for the user and sets its cookie. The
+// store keeps the session under the hash of the cookie's value, so a copy of
+// the database does not hand out live sessions.
+func (b *Broker) createSession(w http.ResponseWriter, r *http.Request, u *model.User, src *model.Integration, authnInstant time.Time) (*Session, error) {
+	now := b.cfg.Now()
+	if authnInstant.IsZero() || authnInstant.After(now) {
+		authnInstant = now
+	}
+	// Ending the old session first means a browser never holds two.
+	if c, err := r.Cookie(ssoCookie); err == nil {
+		_ = b.st.DeleteSession(r.Context(), hashToken(c.Value))
+	}
+	token := randomToken()
+	data := sessionData{User: u, SourceID: src.ID, Source: src.IdP.FlowName, AuthnInstant: authnInstant}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode session: %w", err)
+	}
+	rec := store.Session{
+		ID: hashToken(token), SubjectHash: hashToken(u.UID), Data: raw, CreatedAt: now,
+		ExpiresAt:     now.Add(b.cfg.SessionLifetime),
+		IdleExpiresAt: now.Add(min(b.cfg.SessionIdleTimeout, b.cfg.SessionLifetime)),
+	}
+	if err := b.st.PutSession(r.Context(), rec); err != nil {
+		return nil, fmt.Errorf("store session: %w", err)
+	}
+	b.setCookie(w, r, ssoCookie, token, b.cfg.SessionLifetime)
+	return &Session{ID: rec.ID, AuthnInstant: authnInstant, SourceID: src.ID, Source: src.IdP.FlowName, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// loadSession returns the browser's live SSO session, or nil.
+func (b *Broker) loadSession(r *http.Request) (*Session, *sessionData, error) {
+	c, err := r.Cookie(ssoCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil, nil
+	}
+	return b.sessionByID(r.Context(), hashToken(c.Value))
+}
+
+func (b *Broker) sessionByID(ctx context.Context, id string) (*Session, *sessionData, error) {
+	rec, err := b.st.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load session: %w", err)
+	}
+	now := b.cfg.Now()
+	if !now.Before(rec.IdleExpiresAt) || !now.Before(rec.ExpiresAt) {
+		return nil, nil, nil
+	}
+	var data sessionData
+	if err := json.Unmarshal(rec.Data, &data); err != nil {
+		return nil, nil, fmt.Errorf("decode session: %w", err)
+	}
+	return &Session{ID: rec.ID, AuthnInstant: data.AuthnInstant, SourceID: data.SourceID, Source: data.Source, ExpiresAt: rec.ExpiresAt}, &data, nil
+}
+
+// CurrentSession returns the browser's live SSO session, or nil.
+func (b *Broker) CurrentSession(r *http.Request) (*Session, error) {
+	s, _, err := b.loadSession(r)
+	return s, err
+}
+
+// AddParticipant records a service logged in within the session and moves
+// the session's idle expiry.
+func (b *Broker) AddParticipant(ctx context.Context, sessionID string, p Participant) error {
+	rec, err := b.st.GetSession(ctx, sessionID)
+	if err != nil {
+		return fmt.Errorf("add participant: %w", err)
+	}
+	var data sessionData
+	if err := json.Unmarshal(rec.Data, &data); err != nil {
+		return fmt.Errorf("decode session: %w", err)
+	}
+	replaced := false
+	for i := range data.Participants {
+		if data.Participants[i].ServiceID == p.ServiceID {
+			data.Participants[i] = p
+			replaced = true
+		}
+	}
+	if !replaced {
+		data.Participants = append(data.Participants, p)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	idle := b.cfg.Now().Add(b.cfg.SessionIdleTimeout)
+	if idle.After(rec.ExpiresAt) {
+		idle = rec.ExpiresAt
+	}
+	if err := b.st.TouchSession(ctx, sessionID, raw, idle); err != nil {
+		return fmt.Errorf("add participant: %w", err)
+	}
+	return nil
+}
+
+// EndSession ends the browser's SSO session, or the one named by sessionID
+// when the browser has none, and returns its other participants.
+func (b *Broker) EndSession(w http.ResponseWriter, r *http.Request, sessionID string, except int64) ([]Participant, error) {
+	ctx := r.Context()
+	id := sessionID
+	if c, err := r.Cookie(ssoCookie); err == nil && c.Value != "" {
+		id = hashToken(c.Value)
+	}
+	if w != nil {
+		b.clearCookie(w, r, ssoCookie)
+	}
+	if id == "" {
+		return nil, nil
+	}
+	_, data, err := b.sessionByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.st.DeleteSession(ctx, id); err != nil {
+		return nil, fmt.Errorf("end session: %w", err)
+	}
+	if data == nil {
+		return nil, nil
+	}
+	b.log.InfoContext(ctx, "logout", "event", "logout", "participants", len(data.Participants))
+	var out []Participant
+	for _, p := range data.Participants {
+		if p.ServiceID != except {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
