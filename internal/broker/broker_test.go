@@ -57,7 +57,9 @@ func (f *fakeConnector) Callback(_ context.Context, r *http.Request, _ connector
 	}}, nil
 }
 
-func (f *fakeConnector) Capabilities() connector.Capabilities { return connector.Capabilities{ForceAuthn: true} }
+func (f *fakeConnector) Capabilities() connector.Capabilities {
+	return connector.Capabilities{ForceAuthn: true}
+}
 
 func (f *fakeConnector) starts() int {
 	f.mu.Lock()
