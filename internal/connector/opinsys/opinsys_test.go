@@ -2,6 +2,9 @@ package opinsys_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -344,4 +347,46 @@ func BenchmarkStartCallback(b *testing.B) {
 			b.Fatal(got.err)
 		}
 	}
+}
+
+// FuzzCallbackClaims runs Callback on correctly signed tokens with arbitrary
+// payloads: the claim checks and flattening must hold for any JSON.
+func FuzzCallbackClaims(f *testing.F) {
+	now := time.Date(2026, 3, 2, 8, 15, 0, 0, time.UTC)
+	f.Add(`{"id":1,"iat":1772439295,"exp":1772439355}`)
+	f.Add(`{"id":"x","iat":1772439295.5,"exp":1e10,"jti":"j","schools":[{"groups":[{"a":[[[1]]]}]}]}`)
+	f.Add(`{"id":{},"iat":-1,"exp":"1"}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		c, err := opinsys.New(opinsys.Config{TenantHost: "ka.opinsys.fi", SharedSecret: secret, Logger: quiet}, &memReplay{}, func() time.Time { return now })
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := connector.LoginRequest{TransactionID: "tx", CallbackURL: "https://b/cb"}
+		st, err := c.Start(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := signRaw(payload)
+		r := httptest.NewRequest(http.MethodGet, "/cb?tx=tx&jwt="+url.QueryEscape(tok), nil)
+		id, err := c.Callback(context.Background(), r, req, st.State)
+		if err != nil {
+			if id != nil || !(errors.Is(err, connector.ErrInvalidResponse) || errors.Is(err, connector.ErrExpired)) {
+				t.Fatalf("got %v, %v", id, err)
+			}
+			return
+		}
+		if len(id.Attributes["username"]) != 1 || id.Attributes["username"][0] == "" {
+			t.Fatalf("no username in %v", id.Attributes)
+		}
+	})
+}
+
+// signRaw signs an arbitrary payload with HS256.
+func signRaw(payload string) string {
+	enc := base64.RawURLEncoding
+	s := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(payload))
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(s))
+	return s + "." + enc.EncodeToString(m.Sum(nil))
 }
