@@ -18,7 +18,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/config"
+	"github.com/mpassid/mpassid/internal/connector/testidp"
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/registry"
@@ -36,6 +38,8 @@ type App struct {
 	// registry is the in-memory organisation registry the login path reads.
 	registry *registry.Registry
 	syncer   *registry.Syncer
+	broker   *broker.Broker
+	testIdP  *testidp.Connector
 	handler  http.Handler
 	// demo describes the seeded demo system in dev mode, for the start-up
 	// banner and the home page.
@@ -107,6 +111,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		if a.demo, err = SeedDemo(ctx, a.store, a.sealer, a.registry.Current(), cfg, log); err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
 		}
+	}
+
+	if err := a.newBroker(ctx, masterKey); err != nil {
+		return nil, err
 	}
 
 	a.metrics = newMetrics()

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mpassid/mpassid/internal/config"
+	"github.com/mpassid/mpassid/internal/connector/testidp"
 	"github.com/mpassid/mpassid/internal/web"
 )
 
@@ -40,6 +42,12 @@ func (a *App) routes() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	}
 	mux.Handle("GET /{$}", a.homePage())
+	if a.hasRole(config.RoleBroker) {
+		a.broker.Routes(mux)
+		if a.testIdP != nil {
+			mux.Handle(testidp.DefaultPagePath, a.testIdP.Handler())
+		}
+	}
 
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mpassid_http_requests_total",
