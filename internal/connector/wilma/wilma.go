@@ -16,6 +16,9 @@
 //     HMAC>" appended, the HMAC covering the whole callback URL up to (not
 //     including) "&h=".
 //
+// The nonce thus usually appears twice in the callback, once in the return
+// URL and once appended by Wilma; both must be the same.
+//
 // Callback checks that userid, nonce and h are present, that the nonce is the
 // one this transaction sent (and was not used before: it is recorded in the
 // ReplayCache), and the HMAC, compared in constant time. Wilma's callback URL
