@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"html"
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -40,23 +42,39 @@ type testKey struct {
 	cert *x509.Certificate
 }
 
-// Keys are expensive; the test binary makes a few and reuses them.
+// Keys are expensive to generate; the tests use the fixed test-only keys
+// in testdata/test-keys.pem, loaded once.
 var (
 	testKeysOnce sync.Once
 	testKeys     []*rsa.PrivateKey
+	testKeysErr  error
 )
 
 func rsaKey(t testing.TB, i int) *rsa.PrivateKey {
 	t.Helper()
 	testKeysOnce.Do(func() {
-		for range 5 {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
+		b, err := os.ReadFile("testdata/test-keys.pem")
+		if err != nil {
+			testKeysErr = err
+			return
+		}
+		for {
+			var blk *pem.Block
+			blk, b = pem.Decode(b)
+			if blk == nil {
+				break
 			}
-			testKeys = append(testKeys, k)
+			k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+			if err != nil {
+				testKeysErr = err
+				return
+			}
+			testKeys = append(testKeys, k.(*rsa.PrivateKey))
 		}
 	})
+	if testKeysErr != nil || i >= len(testKeys) {
+		t.Fatalf("test key %d: %v", i, testKeysErr)
+	}
 	return testKeys[i]
 }
 

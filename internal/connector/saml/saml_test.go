@@ -196,6 +196,9 @@ func TestResponseVerificationFailures(t *testing.T) {
 		{"unsigned response and assertion", func(rid string) respOpts {
 			return respOpts{requestID: rid, unsignedAssertion: true}
 		}, nil, connector.ErrInvalidResponse},
+		{"encrypted but unsigned", func(rid string) respOpts {
+			return respOpts{requestID: rid, unsignedAssertion: true, encrypt: true}
+		}, nil, connector.ErrInvalidResponse},
 		{"signed by unknown key", func(rid string) respOpts {
 			return respOpts{requestID: rid, signer: evil}
 		}, nil, connector.ErrInvalidResponse},
