@@ -8,7 +8,10 @@ import (
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/connector"
+	upstreamoidc "github.com/mpassid/mpassid/internal/connector/oidc"
+	"github.com/mpassid/mpassid/internal/connector/opinsys"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
+	"github.com/mpassid/mpassid/internal/connector/wilma"
 	"github.com/mpassid/mpassid/internal/identity"
 	"github.com/mpassid/mpassid/internal/model"
 )
@@ -57,9 +60,47 @@ func (a *App) buildConnector(_ context.Context, src *model.Integration) (connect
 			return nil, fmt.Errorf("source %d: %w", src.ID, testidp.ErrProduction)
 		}
 		return a.testIdP, nil
+	case model.IdPWilma:
+		secret, err := a.openIdPSecret(src, "sharedSecret", src.IdP.SharedSecret)
+		if err != nil {
+			return nil, err
+		}
+		return wilma.New(wilma.Config{Hostname: src.IdP.Hostname, SharedSecret: secret, Logger: a.log}, a.store, nil)
+	case model.IdPOpinsys:
+		secret, err := a.openIdPSecret(src, "sharedSecret", src.IdP.SharedSecret)
+		if err != nil {
+			return nil, err
+		}
+		return opinsys.New(opinsys.Config{TenantHost: src.IdP.TenantID, SharedSecret: secret, Logger: a.log}, a.store, nil)
+	case model.IdPOIDC:
+		secret, err := a.openIdPSecret(src, "clientSecret", src.IdP.ClientSecret)
+		if err != nil {
+			return nil, err
+		}
+		return upstreamoidc.New(upstreamoidc.Config{
+			Preset: upstreamoidc.PresetGeneric, Issuer: src.IdP.Issuer, TenantID: src.IdP.TenantID,
+			ClientID: src.IdP.ClientID, ClientSecret: secret, UserInfo: true, Logger: a.log,
+		}, a.store, nil)
 	default:
 		return nil, fmt.Errorf("source %d: connector type %q is not available in this build", src.ID, src.IdP.Type)
 	}
+}
+
+// IdPSecretContext is the associated data an IdP integration's secret is
+// sealed with: bound to the source and the field, so a sealed value copied
+// elsewhere does not open.
+func IdPSecretContext(idpID, field string) string { return "idp:" + idpID + ":" + field }
+
+// openIdPSecret unseals a secret of an IdP integration.
+func (a *App) openIdPSecret(src *model.Integration, field, sealed string) (string, error) {
+	if sealed == "" {
+		return "", fmt.Errorf("source %d: %s is not set", src.ID, field)
+	}
+	secret, err := a.sealer.OpenString(sealed, IdPSecretContext(src.IdP.IdPID, field))
+	if err != nil {
+		return "", fmt.Errorf("source %d: open %s: %w", src.ID, field, err)
+	}
+	return secret, nil
 }
 
 var _ broker.ConnectorFactory = (*App)(nil).buildConnector

@@ -339,6 +339,7 @@ func (b *Broker) connector(ctx context.Context, src *model.Integration) (connect
 }
 
 func (b *Broker) handleSelect(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
 	if err := r.ParseForm(); err != nil {
 		b.errorPage(w, r, http.StatusBadRequest, msgBadRequest, "", "parse selection form", slog.Any("error", err))
 		return
@@ -365,7 +366,12 @@ func (b *Broker) handleSelect(w http.ResponseWriter, r *http.Request) {
 	b.errorPage(w, r, http.StatusBadRequest, msgBadRequest, tx.Language, "selected source not allowed", slog.Int64("source", srcID))
 }
 
+// maxCallbackBody caps what a callback or selection POST may send; a SAML
+// response with an encrypted assertion is tens of kilobytes.
+const maxCallbackBody = 1 << 20
+
 func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
 	ctx := r.Context()
 	srcID, err := strconv.ParseInt(r.PathValue("source"), 10, 64)
 	cat := b.Catalog()
