@@ -50,3 +50,17 @@ func Chromium(tb testing.TB) string {
 	}
 	return path
 }
+
+// InteropVar enables the interoperability tests against independent peers
+// (oidc-provider, openid-client, SimpleSAMLphp, xmlsec1) that .ci/install-*.sh
+// install.
+const InteropVar = "MPASSID_TEST_INTEROP"
+
+// Interop skips the test (see Skip) unless interoperability peers are
+// installed and enabled.
+func Interop(tb testing.TB, peer string) {
+	tb.Helper()
+	if os.Getenv(InteropVar) == "" {
+		Skip(tb, "interop test with "+peer+" skipped: install it with .ci/install-*.sh and set "+InteropVar+"=1")
+	}
+}
