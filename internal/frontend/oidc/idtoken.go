@@ -1,0 +1,126 @@
+package oidc
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/mpassid/mpassid/internal/broker"
+	"github.com/mpassid/mpassid/internal/keys"
+)
+
+// idTokenAlg is the client's ID token algorithm: ES256 when it registered
+// it, RS256 otherwise.
+func idTokenAlg(svc *broker.Service) string {
+	if svc.Integration.SP.OIDC.IDTokenSignedResponseAlg == keys.ES256 {
+		return keys.ES256
+	}
+	return keys.RS256
+}
+
+// signJWT signs claims with the current key of alg, with header typ.
+func (p *Provider) signJWT(alg, typ string, claims map[string]any) (string, error) {
+	ks := p.keys()
+	if ks == nil {
+		return "", errors.New("no key set loaded")
+	}
+	sk, err := ks.Signer(alg)
+	if err != nil {
+		return "", fmt.Errorf("signing key: %w", err)
+	}
+	signer, err := jose.NewSigner(sk.JOSE(), (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", fmt.Errorf("signer: %w", err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("claims: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("serialize: %w", err)
+	}
+	return out, nil
+}
+
+// signIDToken builds and signs the ID token of grant g.
+func (p *Provider) signIDToken(svc *broker.Service, g *grantData, accessToken string, now time.Time) (string, error) {
+	claims := make(map[string]any, len(g.Claims)+12)
+	maps.Copy(claims, g.Claims)
+	claims["iss"] = p.cfg.Issuer
+	claims["sub"] = g.Sub
+	claims["aud"] = g.ClientID
+	claims["iat"] = now.Unix()
+	claims["exp"] = now.Add(p.cfg.IDTokenLifetime).Unix()
+	claims["auth_time"] = g.AuthTime
+	claims["acr"] = g.ACR
+	if g.Nonce != "" {
+		claims["nonce"] = g.Nonce
+	}
+	if g.SID != "" {
+		claims["sid"] = g.SID
+	}
+	if accessToken != "" {
+		claims["at_hash"] = leftHash(accessToken)
+	}
+	return p.signJWT(idTokenAlg(svc), "JWT", claims)
+}
+
+// leftHash is the at_hash of RS256 and ES256: base64url of the left half
+// of the SHA-256 hash.
+func leftHash(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
+// hintClaims are what the end-session endpoint reads of an id_token_hint.
+type hintClaims struct {
+	jwt.Claims
+	SID string `json:"sid"`
+}
+
+// verifyOwnToken checks that token is a JWT this provider signed (with a
+// published key) for this issuer, ignoring its expiry, and returns its
+// claims.
+func (p *Provider) verifyOwnToken(token string) (*hintClaims, error) {
+	if len(token) > 16<<10 {
+		return nil, errors.New("token too long")
+	}
+	tok, err := jwt.ParseSigned(token, joseAlgs(supportedIDTokenAlgs))
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if len(tok.Headers) != 1 {
+		return nil, errors.New("not a single signature")
+	}
+	ks := p.keys()
+	if ks == nil {
+		return nil, errors.New("no key set loaded")
+	}
+	pk, err := ks.Verifier(tok.Headers[0].KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	if pk.Algorithm != tok.Headers[0].Algorithm {
+		return nil, errors.New("algorithm does not match the key")
+	}
+	var c hintClaims
+	if err := tok.Claims(pk.Key, &c); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if c.Issuer != p.cfg.Issuer {
+		return nil, errors.New("issued by another issuer")
+	}
+	return &c, nil
+}

@@ -1,0 +1,324 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/mpassid/mpassid/internal/broker"
+	"github.com/mpassid/mpassid/internal/store"
+)
+
+// Grant types.
+const (
+	grantAuthorizationCode = "authorization_code"
+	grantRefreshToken      = "refresh_token"
+)
+
+// tokenResponse is the successful token response (RFC 6749 5.1, OpenID
+// Connect Core 3.1.3.3).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope"`
+}
+
+// tokenRequest is a parsed token request.
+type tokenRequest struct {
+	GrantType    string
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	RefreshToken string
+	Scope        []string
+	HasScope     bool
+	Client       *clientCredentials
+}
+
+// parseTokenRequest reads a token request form (already size-limited):
+// single-valued parameters, a known grant and well-formed client
+// authentication.
+func parseTokenRequest(authorization string, form url.Values) (*tokenRequest, *oauthError) {
+	for name, vs := range form {
+		if len(vs) > 1 {
+			return nil, newErr(errInvalidRequest, "parameter "+clip(name)+" is repeated")
+		}
+	}
+	c, e := parseClientCredentials(authorization, form)
+	if e != nil {
+		return nil, e
+	}
+	t := &tokenRequest{GrantType: form.Get("grant_type"), Client: c}
+	switch t.GrantType {
+	case grantAuthorizationCode:
+		t.Code = form.Get("code")
+		t.RedirectURI = form.Get("redirect_uri")
+		t.CodeVerifier = form.Get("code_verifier")
+		if t.Code == "" || len(t.Code) > 256 {
+			return nil, newErr(errInvalidRequest, "code is missing or too long")
+		}
+		if t.RedirectURI == "" {
+			return nil, newErr(errInvalidRequest, "redirect_uri is missing")
+		}
+		if t.CodeVerifier != "" && !validVerifier(t.CodeVerifier) {
+			return nil, newErr(errInvalidGrant, "code_verifier is malformed")
+		}
+	case grantRefreshToken:
+		t.RefreshToken = form.Get("refresh_token")
+		if t.RefreshToken == "" || len(t.RefreshToken) > 256 {
+			return nil, newErr(errInvalidRequest, "refresh_token is missing or too long")
+		}
+		t.HasScope = form.Has("scope")
+		t.Scope = strings.Fields(form.Get("scope"))
+	case "":
+		return nil, newErr(errInvalidRequest, "grant_type is missing")
+	default:
+		return nil, newErr(errUnsupportedGrantType, "only authorization_code and refresh_token are supported")
+	}
+	return t, nil
+}
+
+// validVerifier checks RFC 7636 4.1: 43-128 unreserved characters.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !isB64URL(c) && c != '.' && c != '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// handleToken is the token endpoint.
+func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	allowCORS(w)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		p.tokenError(w, r, "", false, newErr(errInvalidRequest, "the body must be application/x-www-form-urlencoded"))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		p.tokenError(w, r, "", false, newErr(errInvalidRequest, "the body cannot be read"))
+		return
+	}
+	if r.URL.RawQuery != "" {
+		p.tokenError(w, r, "", false, newErr(errInvalidRequest, "parameters belong in the body"))
+		return
+	}
+	authz := r.Header.Get("Authorization")
+	basic := authz != ""
+	t, e := parseTokenRequest(authz, r.PostForm)
+	if e != nil {
+		p.tokenError(w, r, "", basic, e)
+		return
+	}
+	ctx := r.Context()
+	svc, e := p.authenticateClient(ctx, t.Client)
+	if e != nil {
+		p.tokenError(w, r, t.Client.ClientID, basic, e)
+		return
+	}
+	var resp *tokenResponse
+	switch t.GrantType {
+	case grantAuthorizationCode:
+		resp, e = p.exchangeCode(ctx, svc, t)
+	case grantRefreshToken:
+		resp, e = p.refresh(ctx, svc, t)
+	}
+	if e != nil {
+		p.tokenError(w, r, t.Client.ClientID, basic, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// exchangeCode redeems an authorization code once.
+func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tokenRequest) (*tokenResponse, *oauthError) {
+	reg := svc.Integration.SP.OIDC
+	if !grantAllowed(reg, grantAuthorizationCode) {
+		return nil, newErr(errUnauthorizedClient, "the client may not use the authorization_code grant")
+	}
+	c, err := p.rt.ConsumeCode(ctx, hashToken(t.Code))
+	switch {
+	case errors.Is(err, store.ErrAlreadyUsed) && c != nil:
+		// RFC 6749 4.1.2: a code used twice revokes what it issued.
+		n, rerr := p.rt.RevokeGrant(ctx, c.GrantID)
+		if rerr != nil {
+			p.log.ErrorContext(ctx, "revoke grant of a reused code", slog.String("client_id", c.ClientID), errAttr(rerr))
+		}
+		p.log.WarnContext(ctx, "authorization code reused: grant revoked", slog.String("client_id", c.ClientID),
+			slog.Int("tokens_revoked", n))
+		return nil, newErr(errInvalidGrant, "the code was already used")
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyUsed):
+		return nil, newErr(errInvalidGrant, "the code is unknown or expired")
+	case err != nil:
+		p.log.ErrorContext(ctx, "consume code", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	var g grantData
+	if err := json.Unmarshal(c.Data, &g); err != nil {
+		p.log.ErrorContext(ctx, "decode code", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	switch {
+	case c.ClientID != reg.ClientID || g.ClientID != reg.ClientID:
+		return nil, newErr(errInvalidGrant, "the code was issued to another client")
+	case p.now().Unix() >= g.Expires:
+		return nil, newErr(errInvalidGrant, "the code is unknown or expired")
+	case t.RedirectURI != g.RedirectURI:
+		return nil, newErr(errInvalidGrant, "redirect_uri does not match the authorization request")
+	}
+	if g.CodeChallenge != "" {
+		if t.CodeVerifier == "" {
+			return nil, newErr(errInvalidGrant, "code_verifier is required")
+		}
+		sum := sha256.Sum256([]byte(t.CodeVerifier))
+		want := base64.RawURLEncoding.EncodeToString(sum[:])
+		if subtle.ConstantTimeCompare([]byte(want), []byte(g.CodeChallenge)) != 1 {
+			return nil, newErr(errInvalidGrant, "code_verifier does not match the code_challenge")
+		}
+	} else if t.CodeVerifier != "" {
+		// RFC 9700 2.1.1: a verifier without a challenge is a downgrade.
+		return nil, newErr(errInvalidGrant, "code_verifier sent but no code_challenge was")
+	}
+	g.RedirectURI, g.CodeChallenge = "", ""
+	resp, e := p.issue(ctx, svc, c.GrantID, &g)
+	if e != nil {
+		return nil, e
+	}
+	p.log.InfoContext(ctx, "tokens issued", slog.String("client_id", reg.ClientID), slog.String("grant", grantAuthorizationCode))
+	return resp, nil
+}
+
+// refresh redeems a refresh token once, rotating it.
+func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenRequest) (*tokenResponse, *oauthError) {
+	reg := svc.Integration.SP.OIDC
+	if !grantAllowed(reg, grantRefreshToken) {
+		return nil, newErr(errUnauthorizedClient, "the client may not use the refresh_token grant")
+	}
+	hash := hashToken(t.RefreshToken)
+	// Check kind and client before consuming, so that a wrong token
+	// presented by mistake does not burn it.
+	if cur, err := p.rt.GetToken(ctx, hash); err == nil && (cur.Kind != store.RefreshToken || cur.ClientID != reg.ClientID) {
+		return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
+	}
+	tok, err := p.rt.ConsumeToken(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrAlreadyUsed):
+		// A rotated-out refresh token came back: it leaked, or the
+		// client lost track. Revoke the whole grant.
+		if grantID, _, ok := strings.Cut(t.RefreshToken, "."); ok && grantID != "" {
+			n, rerr := p.rt.RevokeGrant(ctx, grantID)
+			if rerr != nil {
+				p.log.ErrorContext(ctx, "revoke grant of a reused refresh token", slog.String("client_id", reg.ClientID), errAttr(rerr))
+			}
+			p.log.WarnContext(ctx, "refresh token reused: grant revoked", slog.String("client_id", reg.ClientID),
+				slog.Int("tokens_revoked", n))
+		}
+		return nil, newErr(errInvalidGrant, "the refresh token was already used")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
+	case err != nil:
+		p.log.ErrorContext(ctx, "consume refresh token", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	var g grantData
+	if err := json.Unmarshal(tok.Data, &g); err != nil {
+		p.log.ErrorContext(ctx, "decode refresh token", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	if tok.Kind != store.RefreshToken || tok.ClientID != reg.ClientID || g.ClientID != reg.ClientID || p.now().Unix() >= g.Expires {
+		return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
+	}
+	if t.HasScope {
+		for _, s := range t.Scope {
+			if !slices.Contains(g.Scopes, s) {
+				return nil, newErr(errInvalidScope, "a refresh may not widen the scope")
+			}
+		}
+		if !slices.Contains(t.Scope, "openid") {
+			return nil, newErr(errInvalidScope, "the openid scope is required")
+		}
+		if !slices.Contains(t.Scope, "profile") {
+			g.Claims = map[string]any{}
+		}
+		g.Scopes = slices.DeleteFunc(slices.Clone(g.Scopes), func(s string) bool { return !slices.Contains(t.Scope, s) })
+	}
+	g.Nonce = ""
+	resp, e := p.issue(ctx, svc, tok.GrantID, &g)
+	if e != nil {
+		return nil, e
+	}
+	p.log.InfoContext(ctx, "tokens issued", slog.String("client_id", reg.ClientID), slog.String("grant", grantRefreshToken))
+	return resp, nil
+}
+
+// issue creates an access token, a refresh token when the client may
+// refresh, and an ID token, for grant g.
+func (p *Provider) issue(ctx context.Context, svc *broker.Service, grantID string, g *grantData) (*tokenResponse, *oauthError) {
+	reg := svc.Integration.SP.OIDC
+	now := p.now()
+	access := randomToken()
+	ag := *g
+	ag.Expires = now.Add(p.cfg.AccessTokenLifetime).Unix()
+	data, err := json.Marshal(&ag)
+	if err != nil {
+		p.log.ErrorContext(ctx, "encode access token", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	if err := p.rt.PutToken(ctx, store.Token{
+		Hash: hashToken(access), Kind: store.AccessToken, ClientID: reg.ClientID, GrantID: grantID,
+		Data: data, ExpiresAt: now.Add(p.cfg.AccessTokenLifetime),
+	}); err != nil {
+		p.log.ErrorContext(ctx, "store access token", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	resp := &tokenResponse{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(p.cfg.AccessTokenLifetime.Seconds()),
+		Scope:       strings.Join(g.Scopes, " "),
+	}
+	if grantAllowed(reg, grantRefreshToken) {
+		// The grant id prefix lets a reused (consumed) refresh token name
+		// the grant to revoke; the hash covers it, so it cannot be forged.
+		refresh := grantID + "." + randomToken()
+		rg := *g
+		rg.Expires = now.Add(p.cfg.RefreshTokenLifetime).Unix()
+		data, err := json.Marshal(&rg)
+		if err != nil {
+			p.log.ErrorContext(ctx, "encode refresh token", errAttr(err))
+			return nil, newErr(errServerError, "internal error")
+		}
+		if err := p.rt.PutToken(ctx, store.Token{
+			Hash: hashToken(refresh), Kind: store.RefreshToken, ClientID: reg.ClientID, GrantID: grantID,
+			Data: data, ExpiresAt: now.Add(p.cfg.RefreshTokenLifetime),
+		}); err != nil {
+			p.log.ErrorContext(ctx, "store refresh token", errAttr(err))
+			return nil, newErr(errServerError, "internal error")
+		}
+		resp.RefreshToken = refresh
+	}
+	idt, err := p.signIDToken(svc, g, access, now)
+	if err != nil {
+		p.log.ErrorContext(ctx, "sign ID token", slog.String("client_id", reg.ClientID), errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	resp.IDToken = idt
+	return resp, nil
+}
