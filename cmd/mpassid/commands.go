@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/registry/fakeopas"
+	"github.com/mpassid/mpassid/internal/store"
 )
 
 // loadConfig loads a production configuration; any problem is a usage error
@@ -174,21 +176,32 @@ as a separate step.`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *configPath, "")
-	if err != nil {
-		return err
-	}
-	log := app.NewLogger(cfg.Log, env.stderr)
-	st, err := app.OpenStore(ctx, cfg, log)
+	_, _, st, err := openMigrated(ctx, env, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	fmt.Fprintf(env.stdout, "database schema is current (%s)\n", st.Dialect())
 	return nil
+}
+
+// openMigrated loads the configuration, opens its database and brings the
+// schema up to date: the common start of the one-shot commands.
+func openMigrated(ctx context.Context, env *environment, configPath string) (*config.Config, *slog.Logger, store.Store, error) {
+	cfg, err := loadConfig(env, configPath, "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	log := app.NewLogger(cfg.Log, env.stderr)
+	st, err := app.OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	return cfg, log, st, nil
 }
 
 func runVersion(_ context.Context, env *environment, args []string) error {
@@ -211,19 +224,11 @@ exits with code 1. Running instances pick the new registry up within seconds.`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *configPath, "")
-	if err != nil {
-		return err
-	}
-	log := app.NewLogger(cfg.Log, env.stderr)
-	st, err := app.OpenStore(ctx, cfg, log)
+	cfg, log, st, err := openMigrated(ctx, env, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	syncer, err := app.NewSyncer(cfg, st, log, nil, nil)
 	if err != nil {
 		return err
