@@ -132,8 +132,9 @@ type Config struct {
 	SigningKey  crypto.Signer
 	SigningCert *x509.Certificate
 	// EncryptionKey decrypts encrypted assertions; nil uses SigningKey,
-	// which must then be an *rsa.PrivateKey. EncryptionCert is advertised
-	// for encryption in the SP metadata; nil advertises SigningCert.
+	// which must then be an *rsa.PrivateKey. EncryptionCert, required with
+	// EncryptionKey, is its certificate, advertised for encryption in the
+	// SP metadata (without EncryptionKey, SigningCert is advertised).
 	EncryptionKey  *rsa.PrivateKey
 	EncryptionCert *x509.Certificate
 	// DecryptionKeys are further keys tried for decryption, for SP
@@ -194,7 +195,9 @@ func (c *Config) validate() error {
 		if _, ok := c.SigningKey.(*rsa.PrivateKey); !ok {
 			return errors.New("saml: Config.EncryptionKey is required when SigningKey is not an *rsa.PrivateKey")
 		}
-	} else if c.EncryptionCert != nil && !publicKeysEqual(c.EncryptionKey.Public(), c.EncryptionCert.PublicKey) {
+	} else if c.EncryptionCert == nil {
+		return errors.New("saml: Config.EncryptionCert is required with EncryptionKey")
+	} else if !publicKeysEqual(c.EncryptionKey.Public(), c.EncryptionCert.PublicKey) {
 		return errors.New("saml: Config.EncryptionCert does not match EncryptionKey")
 	}
 	if c.Metadata == nil {

@@ -276,6 +276,9 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	if err != nil {
 		return nil, err
 	}
+	if st.IdP != m.info.EntityID {
+		return nil, fmt.Errorf("saml: %w: the login was started with IdP %q, the metadata is now %q", connector.ErrInvalidResponse, st.IdP, m.info.EntityID)
+	}
 	id, err := c.verify(ctx, r.PostForm.Get("SAMLResponse"), st.RequestID, m)
 	if err != nil {
 		level := slog.LevelWarn
@@ -458,7 +461,6 @@ func precheckResponse(doc []byte) (*precheck, error) {
 				assertions = append(assertions, ch)
 			case isElem(ch, nsDSig, "Signature"):
 				signatures = append(signatures, ch)
-				continue // nothing to look for inside a signature
 			}
 			walk(ch)
 		}

@@ -499,3 +499,44 @@ func TestSPMetadata(t *testing.T) {
 		t.Errorf("certificates wrong: %v", uses)
 	}
 }
+
+// TestWrappingDefenceInDepth runs the wrapping vectors past crewjam's
+// verifier alone, without precheckResponse: it too must either refuse them
+// or yield only what the IdP signed.
+func TestWrappingDefenceInDepth(t *testing.T) {
+	idp := newTestIdP(t)
+	c, _, _ := offlineConnector(t, idp, alwaysFresh{})
+	m, err := c.metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := func(a *etree.Element) *etree.Element {
+		e := a.Copy()
+		if s := childElem(e, nsDSig, "Signature"); s != nil {
+			e.RemoveChild(s)
+		}
+		e.FindElement("./Subject/NameID").SetText("admin")
+		return e
+	}
+	vectors := map[string]func(r, a *etree.Element){
+		"evil before": func(r, a *etree.Element) { r.InsertChildAt(a.Index(), evil(a)) },
+		"evil after":  func(r, a *etree.Element) { r.AddChild(evil(a)) },
+		"signed moved to Extensions": func(r, a *etree.Element) {
+			e := evil(a)
+			r.RemoveChild(a)
+			ext := etree.NewElement("samlp:Extensions")
+			ext.AddChild(a)
+			r.InsertChildAt(1, ext)
+			r.AddChild(e)
+		},
+	}
+	for name, mutate := range vectors {
+		for _, signResponse := range []bool{false, true} {
+			doc := idp.response(respOpts{requestID: fuzzRequestID, acs: fuzzACS, signResponse: signResponse, mutateResponse: mutate})
+			a, err := c.serviceProvider(m, time.Now()).ParseXMLResponse(doc, []string{fuzzRequestID}, c.acs)
+			if err == nil && a.Subject.NameID.Value != idp.nameID {
+				t.Errorf("%s (signed response %v): crewjam returned the unsigned assertion", name, signResponse)
+			}
+		}
+	}
+}

@@ -156,7 +156,7 @@ func (s *MetadataSource) parse(doc []byte) (*idpMetadata, error) {
 // document it only re-checks expiry.
 func (s *MetadataSource) Refresh(ctx context.Context) error {
 	if s.opts.URL == "" {
-		return s.record(nil)
+		return s.record(s.checkCurrentNotExpired())
 	}
 	m, notModified, err := s.fetch(ctx)
 	if err != nil {
@@ -241,7 +241,7 @@ func (s *MetadataSource) checkCurrentNotExpired() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if vu := s.current.info.ValidUntil; !vu.IsZero() && !s.now().Before(vu) {
-		return fmt.Errorf("%w: unchanged upstream, and expired (validUntil %s)", ErrInvalidMetadata, vu.UTC().Format(time.RFC3339))
+		return fmt.Errorf("%w: the current copy expired (validUntil %s)", ErrInvalidMetadata, vu.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
