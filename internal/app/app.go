@@ -40,7 +40,13 @@ type App struct {
 	syncer   *registry.Syncer
 	broker   *broker.Broker
 	testIdP  *testidp.Connector
-	handler  http.Handler
+	// bgCtx lives as long as the app: background work started outside
+	// Serve (SAML metadata refresh) stops with it.
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
+	refreshMu  sync.Mutex
+	refreshers map[int64]context.CancelFunc
+	handler    http.Handler
 	// demo describes the seeded demo system in dev mode, for the start-up
 	// banner and the home page.
 	demo *DemoInfo
@@ -54,7 +60,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, opt := range opts {
 		opt(&o)
 	}
-	a = &App{cfg: cfg, log: log, registry: registry.NewRegistry(nil)}
+	a = &App{cfg: cfg, log: log, registry: registry.NewRegistry(nil), refreshers: map[int64]context.CancelFunc{}}
+	a.bgCtx, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -139,6 +146,9 @@ func (a *App) Demo() *DemoInfo { return a.demo }
 
 // Close releases the store. It is safe to call more than once.
 func (a *App) Close() {
+	if a.bgCancel != nil {
+		a.bgCancel()
+	}
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {
 			a.log.Warn("closing store", slog.Any("error", err))

@@ -5,11 +5,16 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/connector"
 	upstreamoidc "github.com/mpassid/mpassid/internal/connector/oidc"
 	"github.com/mpassid/mpassid/internal/connector/opinsys"
+	upstreamsaml "github.com/mpassid/mpassid/internal/connector/saml"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
 	"github.com/mpassid/mpassid/internal/connector/wilma"
 	"github.com/mpassid/mpassid/internal/identity"
@@ -72,6 +77,8 @@ func (a *App) buildConnector(_ context.Context, src *model.Integration) (connect
 			return nil, err
 		}
 		return opinsys.New(opinsys.Config{TenantHost: src.IdP.TenantID, SharedSecret: secret, Logger: a.log}, a.store, nil)
+	case model.IdPAzure, model.IdPADFS, model.IdPGSuite, model.IdPSAML:
+		return a.samlConnector(src)
 	case model.IdPOIDC:
 		secret, err := a.openIdPSecret(src, "clientSecret", src.IdP.ClientSecret)
 		if err != nil {
@@ -104,3 +111,99 @@ func (a *App) openIdPSecret(src *model.Integration, field, sealed string) (strin
 }
 
 var _ broker.ConnectorFactory = (*App)(nil).buildConnector
+
+// samlPresets maps IdP types to the SAML connector's presets.
+var samlPresets = map[model.IdPType]upstreamsaml.Preset{
+	model.IdPAzure: upstreamsaml.PresetAzure, model.IdPADFS: upstreamsaml.PresetADFS,
+	model.IdPGSuite: upstreamsaml.PresetGSuite, model.IdPSAML: upstreamsaml.PresetGeneric,
+}
+
+// samlSPPath is where the broker's SP towards one SAML source lives; its
+// metadata is at samlSPPath + id + "/metadata", the entityID without it.
+const samlSPPath = "/login/saml/"
+
+// samlConnector builds the SP towards a SAML source: the broker's current
+// SAML signing key signs AuthnRequests and decrypts assertions; the IdP
+// metadata is loaded now and, for a URL, refreshed in the background until
+// the connector is replaced or the app stops.
+func (a *App) samlConnector(src *model.Integration) (connector.Connector, error) {
+	ctx := a.bgCtx
+	ks, err := a.keys.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("source %d: signing keys: %w", src.ID, err)
+	}
+	sk, err := ks.SAMLSigningKey()
+	if err != nil {
+		return nil, fmt.Errorf("source %d: %w", src.ID, err)
+	}
+	opts, err := upstreamsaml.MetadataOptionsFor(src.IdP)
+	if err != nil {
+		return nil, fmt.Errorf("source %d: %w", src.ID, err)
+	}
+	md, err := upstreamsaml.NewMetadataSource(opts)
+	if err != nil {
+		return nil, fmt.Errorf("source %d: metadata: %w", src.ID, err)
+	}
+	if err := md.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("source %d: load metadata: %w", src.ID, err)
+	}
+	base := strings.TrimSuffix(a.cfg.Server.PublicURL, "/")
+	id := strconv.FormatInt(src.ID, 10)
+	c, err := upstreamsaml.New(upstreamsaml.Config{
+		Preset:      samlPresets[src.IdP.Type],
+		EntityID:    base + samlSPPath + id,
+		ACSURL:      base + broker.CallbackPath + id,
+		SigningKey:  sk.Signer,
+		SigningCert: sk.Certificate,
+		IdPEntityID: src.IdP.EntityID,
+		Metadata:    md,
+		ReplayCache: a.store,
+		Logger:      a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source %d: %w", src.ID, err)
+	}
+	if opts.URL != "" {
+		a.refreshMetadata(src.ID, md)
+	}
+	return c, nil
+}
+
+// refreshMetadata runs the metadata refresh of one SAML source, stopping the
+// refresh of the connector it replaces.
+func (a *App) refreshMetadata(srcID int64, md *upstreamsaml.MetadataSource) {
+	ctx, cancel := context.WithCancel(a.bgCtx)
+	a.refreshMu.Lock()
+	if old := a.refreshers[srcID]; old != nil {
+		old()
+	}
+	a.refreshers[srcID] = cancel
+	a.refreshMu.Unlock()
+	go md.Run(ctx, metadataRefreshInterval)
+}
+
+const metadataRefreshInterval = 6 * time.Hour
+
+// samlSPMetadata serves the broker's SP metadata towards one SAML source,
+// for the school's IdP administrator to register.
+func (a *App) samlSPMetadata(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	c, err := a.broker.ConnectorFor(r.Context(), id)
+	sp, ok := c.(interface{ SPMetadata() ([]byte, error) })
+	if err != nil || !ok {
+		http.NotFound(w, r)
+		return
+	}
+	doc, err := sp.SPMetadata()
+	if err != nil {
+		a.log.Error("SP metadata", "source", id, "error", err)
+		http.Error(w, "metadata unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(doc)
+}

@@ -44,6 +44,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /{$}", a.homePage())
 	if a.hasRole(config.RoleBroker) {
 		a.broker.Routes(mux)
+		mux.HandleFunc("GET "+samlSPPath+"{id}/metadata", a.samlSPMetadata)
 		if a.testIdP != nil {
 			mux.Handle(testidp.DefaultPagePath, a.testIdP.Handler())
 		}

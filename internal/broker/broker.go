@@ -318,6 +318,16 @@ func (b *Broker) connectorRequest(txID string, tx *transaction, src *model.Integ
 	}
 }
 
+// ConnectorFor returns the connector of the active source with the id (for
+// its metadata, say).
+func (b *Broker) ConnectorFor(ctx context.Context, sourceID int64) (connector.Connector, error) {
+	src, ok := b.Catalog().Source(sourceID)
+	if !ok {
+		return nil, fmt.Errorf("no active source %d", sourceID)
+	}
+	return b.connector(ctx, src)
+}
+
 // connector returns the connector of src, built once per catalog version.
 func (b *Broker) connector(ctx context.Context, src *model.Integration) (connector.Connector, error) {
 	ver := b.Catalog().Version
