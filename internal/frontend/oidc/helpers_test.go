@@ -86,6 +86,7 @@ type fakeFlow struct {
 	lastReq      broker.Request
 	ended        []string
 	errCode      broker.ErrorCode // when set, every login fails with it
+	logins       int
 }
 
 func (f *fakeFlow) Catalog() *broker.Catalog { return f.catalog }
@@ -102,9 +103,12 @@ func (f *fakeFlow) Begin(w http.ResponseWriter, r *http.Request, req broker.Requ
 		res.Err = &broker.LoginError{Code: broker.ErrCodeNoPassive, Description: "no session"}
 	default:
 		if f.session == nil || req.ForceAuthn {
+			// Each upstream login gets a later auth_time, a few minutes ago.
+			f.logins++
 			f.session = &broker.Session{
-				ID: "sess-" + randomToken()[:8], AuthnInstant: time.Now().Add(-time.Minute).Truncate(time.Second),
-				SourceID: 4000001, Source: "testsource", ExpiresAt: time.Now().Add(8 * time.Hour),
+				ID:           "sess-" + randomToken()[:8],
+				AuthnInstant: time.Now().Add(-5 * time.Minute).Truncate(time.Second).Add(time.Duration(f.logins) * time.Second),
+				SourceID:     4000001, Source: "testsource", ExpiresAt: time.Now().Add(8 * time.Hour),
 			}
 		}
 		res.User, res.Session = f.user, *f.session

@@ -212,10 +212,18 @@ func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenReq
 		return nil, newErr(errUnauthorizedClient, "the client may not use the refresh_token grant")
 	}
 	hash := hashToken(t.RefreshToken)
-	// Check kind and client before consuming, so that a wrong token
-	// presented by mistake does not burn it.
-	if cur, err := p.rt.GetToken(ctx, hash); err == nil && (cur.Kind != store.RefreshToken || cur.ClientID != reg.ClientID) {
-		return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
+	// Check kind, client and scope before consuming, so that a request
+	// refused for those reasons does not burn the token.
+	if cur, err := p.rt.GetToken(ctx, hash); err == nil {
+		if cur.Kind != store.RefreshToken || cur.ClientID != reg.ClientID {
+			return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
+		}
+		var g grantData
+		if json.Unmarshal(cur.Data, &g) == nil {
+			if e := narrowScopes(&g, t); e != nil {
+				return nil, e
+			}
+		}
 	}
 	tok, err := p.rt.ConsumeToken(ctx, hash)
 	switch {
@@ -245,19 +253,8 @@ func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenReq
 	if tok.Kind != store.RefreshToken || tok.ClientID != reg.ClientID || g.ClientID != reg.ClientID || p.now().Unix() >= g.Expires {
 		return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
 	}
-	if t.HasScope {
-		for _, s := range t.Scope {
-			if !slices.Contains(g.Scopes, s) {
-				return nil, newErr(errInvalidScope, "a refresh may not widen the scope")
-			}
-		}
-		if !slices.Contains(t.Scope, "openid") {
-			return nil, newErr(errInvalidScope, "the openid scope is required")
-		}
-		if !slices.Contains(t.Scope, "profile") {
-			g.Claims = map[string]any{}
-		}
-		g.Scopes = slices.DeleteFunc(slices.Clone(g.Scopes), func(s string) bool { return !slices.Contains(t.Scope, s) })
+	if e := narrowScopes(&g, t); e != nil {
+		return nil, e
 	}
 	g.Nonce = ""
 	resp, e := p.issue(ctx, svc, tok.GrantID, &g)
@@ -266,6 +263,27 @@ func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenReq
 	}
 	p.log.InfoContext(ctx, "tokens issued", slog.String("client_id", reg.ClientID), slog.String("grant", grantRefreshToken))
 	return resp, nil
+}
+
+// narrowScopes applies a refresh request's scope parameter to g: it may
+// only narrow the granted scopes, and must keep openid.
+func narrowScopes(g *grantData, t *tokenRequest) *oauthError {
+	if !t.HasScope {
+		return nil
+	}
+	for _, s := range t.Scope {
+		if !slices.Contains(g.Scopes, s) {
+			return newErr(errInvalidScope, "a refresh may not widen the scope")
+		}
+	}
+	if !slices.Contains(t.Scope, "openid") {
+		return newErr(errInvalidScope, "the openid scope is required")
+	}
+	if !slices.Contains(t.Scope, "profile") {
+		g.Claims = map[string]any{}
+	}
+	g.Scopes = slices.DeleteFunc(slices.Clone(g.Scopes), func(s string) bool { return !slices.Contains(t.Scope, s) })
+	return nil
 }
 
 // issue creates an access token, a refresh token when the client may
