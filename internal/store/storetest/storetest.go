@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Keys", testKeys},
 		{"TryLock", testTryLock},
 		{"ConcurrentSingleUse", testConcurrentSingleUse},
+		{"Admin", testAdmin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
