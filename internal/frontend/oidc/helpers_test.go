@@ -290,7 +290,7 @@ func newEnv(t testing.TB) *env {
 	id := int64(5000001)
 	for cid, reg := range e.clients {
 		reg.ClientID = cid
-		reg.RedirectURIs = []string{redirectURI, "http://127.0.0.1:9/cb"}
+		reg.RedirectURIs = []string{redirectURI, "http://127.0.0.1:9/cb", redirectURI + "?foo=bar"}
 		reg.PostLogoutRedirectURIs = []string{logoutURI}
 		if reg.TokenEndpointAuthMethod != authNone && reg.TokenEndpointAuthMethod != authPrivateKeyJWT {
 			sealed, err := sealer.SealString(testSecret, cid)
