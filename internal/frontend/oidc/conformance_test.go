@@ -242,18 +242,18 @@ func TestConformancePromptLogin(t *testing.T) {
 	e := newEnv(t)
 	_, first := e.login(authReq(clientBasic))
 	_, second := e.login(authReq(clientBasic, "prompt", "login"))
-	if !e.flow.lastReq.ForceAuthn {
+	if !e.flow.last().ForceAuthn {
 		t.Error("prompt=login did not force authentication")
 	}
 	if second["auth_time"].(float64) <= first["auth_time"].(float64) {
 		t.Errorf("auth_time %v then %v", first["auth_time"], second["auth_time"])
 	}
 	e.login(authReq(clientBasic, "prompt", "select_account"))
-	if !e.flow.lastReq.ForceAuthn {
+	if !e.flow.last().ForceAuthn {
 		t.Error("prompt=select_account did not force authentication")
 	}
 	e.login(authReq(clientBasic, "prompt", "consent"))
-	if e.flow.lastReq.ForceAuthn || e.flow.lastReq.Passive {
+	if e.flow.last().ForceAuthn || e.flow.last().Passive {
 		t.Error("prompt=consent changed the login")
 	}
 }
@@ -265,7 +265,7 @@ func TestConformancePromptNoneLoggedIn(t *testing.T) {
 	e := newEnv(t)
 	body, first := e.login(authReq(clientBasic))
 	_, second := e.login(authReq(clientBasic, "prompt", "none", "id_token_hint", body["id_token"].(string)))
-	if !e.flow.lastReq.Passive || first["sub"] != second["sub"] || first["auth_time"] != second["auth_time"] {
+	if !e.flow.last().Passive || first["sub"] != second["sub"] || first["auth_time"] != second["auth_time"] {
 		t.Errorf("passive login: %v / %v", first, second)
 	}
 }
@@ -276,8 +276,8 @@ func TestConformanceMaxAge(t *testing.T) {
 	e := newEnv(t)
 	for v, want := range map[string]time.Duration{"1": time.Second, "10000": 10000 * time.Second, "0": 0} {
 		_, c := e.login(authReq(clientBasic, "max_age", v))
-		if !e.flow.lastReq.HasMaxAge || e.flow.lastReq.MaxAge != want || c["auth_time"] == nil {
-			t.Errorf("max_age %s: request %+v auth_time %v", v, e.flow.lastReq.MaxAge, c["auth_time"])
+		if !e.flow.last().HasMaxAge || e.flow.last().MaxAge != want || c["auth_time"] == nil {
+			t.Errorf("max_age %s: request %+v auth_time %v", v, e.flow.last().MaxAge, c["auth_time"])
 		}
 	}
 }
@@ -291,12 +291,12 @@ func TestConformanceOptionalParameters(t *testing.T) {
 	e.login(authReq(clientBasic, "unknown_param", "x", "display", "page"))
 	e.login(authReq(clientBasic, "display", "popup"))
 	e.login(authReq(clientBasic, "login_hint", "pupil@school.example", "ui_locales", "se-SE sv-FI en", "claims_locales", "sv"))
-	if r := e.flow.lastReq; r.LoginHint != "pupil@school.example" || r.Language != "sv" {
+	if r := e.flow.last(); r.LoginHint != "pupil@school.example" || r.Language != "sv" {
 		t.Errorf("login_hint %q language %q", r.LoginHint, r.Language)
 	}
 	e.login(authReq(clientBasic, "claims", `{"id_token":{"acr":{"essential":true}}}`))
 	e.login(authReq(clientBasic, "acr_values", "urn:mpass.id:authnsource:testsource urn:other 1"))
-	if r := e.flow.lastReq; len(r.Sources) != 1 || r.Sources[0] != "testsource" {
+	if r := e.flow.last(); len(r.Sources) != 1 || r.Sources[0] != "testsource" {
 		t.Errorf("sources %v", r.Sources)
 	}
 }

@@ -91,6 +91,21 @@ type fakeFlow struct {
 
 func (f *fakeFlow) Catalog() *broker.Catalog { return f.catalog }
 
+// last returns the last request Begin saw.
+func (f *fakeFlow) last() broker.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastReq
+}
+
+// endedSessions returns the sessions EndSession ended, and whether a
+// session is live.
+func (f *fakeFlow) endedSessions() ([]string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.ended...), f.session != nil
+}
+
 func (f *fakeFlow) Begin(w http.ResponseWriter, r *http.Request, req broker.Request) {
 	f.mu.Lock()
 	f.lastReq = req

@@ -67,7 +67,7 @@ func TestAuthorizeUntrustedClientOrRedirect(t *testing.T) {
 			errorPageResponse(t, e.authorize(q))
 		})
 	}
-	if e.flow.lastReq.ServiceID != 0 {
+	if e.flow.last().ServiceID != 0 {
 		t.Error("an untrusted request reached the broker")
 	}
 }
@@ -104,7 +104,7 @@ func TestPromptNoneWithoutSession(t *testing.T) {
 	e := newEnv(t)
 	q := authReq(clientBasic, "prompt", "none")
 	e.redirectError(e.authorize(q), q, errLoginRequired)
-	if !e.flow.lastReq.Passive {
+	if !e.flow.last().Passive {
 		t.Error("prompt=none did not make the request passive")
 	}
 }
@@ -112,7 +112,9 @@ func TestPromptNoneWithoutSession(t *testing.T) {
 func TestLoginErrorsMapped(t *testing.T) {
 	e := newEnv(t)
 	for code, want := range map[string]string{"cancelled": errAccessDenied, "no_source": errAccessDenied, "failed": errServerError} {
+		e.flow.mu.Lock()
 		e.flow.errCode = broker.ErrorCode(code)
+		e.flow.mu.Unlock()
 		q := authReq(clientBasic)
 		e.redirectError(e.authorize(q), q, want)
 	}
