@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/cookiejar"
@@ -251,13 +252,21 @@ func newEnv(tb testing.TB, mutate ...func(*Config)) *testEnv {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st})
+	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st, Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	env.flow.responder = env.idp
 	env.idp.Routes(mux)
 	return env
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(b []byte) (int, error) {
+	w.tb.Helper()
+	w.tb.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 // spKey is a service provider's key and self-signed certificate.
@@ -570,3 +579,69 @@ func verifyOwn(tb testing.TB, el *etree.Element, ks *keys.KeySet) {
 	}
 }
 
+
+// handSP is a registered service whose messages the tests make by hand.
+type handSP struct {
+	id       int64
+	entityID string
+	acs      string
+	slo      string
+	key      *spKey
+	enc      *spKey
+	md       *model.SAMLMetadata
+}
+
+const (
+	handEntityID = "https://www.service.fi/auth/mpassid/metadata"
+	handACS      = "https://www.service.fi/auth/mpassid/callback"
+	handACS2     = "https://www.service.fi/auth/mpassid/callback2"
+	handSLO      = "https://www.service.fi/auth/mpassid/slo"
+)
+
+func newHandSP(tb testing.TB, env *testEnv, mutate ...func(*model.SAMLMetadata)) *handSP {
+	tb.Helper()
+	sp := &handSP{id: 5000100, entityID: handEntityID, acs: handACS, slo: handSLO, key: newSPKey(tb)}
+	sp.md = &model.SAMLMetadata{
+		EntityID: sp.entityID,
+		ACS: []model.ACSEndpoint{
+			{Binding: BindingPOST, Location: handACS, Index: 0, IsDefault: true},
+			{Binding: BindingPOST, Location: handACS2, Index: 1},
+		},
+		SingleLogout:         []model.Endpoint{{Binding: BindingRedirect, Location: handSLO}},
+		SigningCertificates:  []string{sp.key.b64()},
+		AuthnRequestsSigned:  true,
+		WantAssertionsSigned: true,
+	}
+	for _, m := range mutate {
+		m(sp.md)
+	}
+	env.flow.addService(sp.id, sp.md)
+	return sp
+}
+
+// ssoRedirect sends a hand-made AuthnRequest by HTTP-Redirect, signed
+// with k (nil: unsigned), and returns the IdP's page.
+func (env *testEnv) ssoRedirect(tb testing.TB, msg string, relayState string, k *spKey) page {
+	tb.Helper()
+	q := redirectQuery(tb, "SAMLRequest", []byte(msg), relayState, k)
+	return newBrowser(tb).get(env.srv.URL + PathSSORedirect + "?" + q)
+}
+
+// ssoPOST sends a hand-made AuthnRequest by HTTP-POST.
+func (env *testEnv) ssoPOST(tb testing.TB, msg string, relayState string) page {
+	tb.Helper()
+	v := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(msg))}}
+	if relayState != "" {
+		v.Set("RelayState", relayState)
+	}
+	return newBrowser(tb).post(env.srv.URL+PathSSOPOST, v)
+}
+
+// login runs a successful login of sp by HTTP-Redirect and returns the
+// Response XML.
+func (env *testEnv) login(tb testing.TB, sp *handSP) []byte {
+	tb.Helper()
+	msg := authnRequestXML(requestOpts{issuer: sp.entityID, destination: env.srv.URL + PathSSORedirect})
+	p := env.ssoRedirect(tb, msg, "rs-1", sp.key)
+	return samlResponseOf(tb, p)
+}

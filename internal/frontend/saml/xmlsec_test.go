@@ -1,0 +1,83 @@
+package saml
+
+import (
+	"bytes"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/testenv"
+)
+
+// InteropVar enables the tests that need outside programs (xmlsec1).
+const InteropVar = "MPASSID_TEST_INTEROP"
+
+// TestResponseSignatureXMLSec1 verifies the Response's and the Assertion's
+// signatures with xmlsec1 (libxmlsec1, the C implementation Shibboleth SP
+// and SimpleSAMLphp's peers rely on), and checks that a tampered document
+// fails there too.
+func TestResponseSignatureXMLSec1(t *testing.T) {
+	if os.Getenv(InteropVar) == "" {
+		testenv.Skip(t, "xmlsec1 interop test skipped: set "+InteropVar+"=1 (install with .ci/install-xmlsec1.sh)")
+	}
+	bin, err := exec.LookPath("xmlsec1")
+	if err != nil {
+		t.Fatalf("%s is set but xmlsec1 is not on PATH (run .ci/install-xmlsec1.sh): %v", InteropVar, err)
+	}
+	env := newEnv(t)
+	sp := newHandSP(t, env, func(md *model.SAMLMetadata) { md.WantResponseSigned = true })
+	x := env.login(t, sp)
+
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "idp.pem")
+	k, _ := env.ks.SAMLSigningKey()
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Certificate.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(name string, doc []byte) error {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, doc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "--verify", "--pubkey-cert-pem", cert,
+			"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+			"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion", f)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Logf("xmlsec1 %s: %s", name, out)
+		}
+		return err
+	}
+	// The first signature in document order is the Response's.
+	if err := verify("response.xml", x); err != nil {
+		t.Fatalf("xmlsec1 rejects the Response signature: %v", err)
+	}
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(x); err != nil {
+		t.Fatal(err)
+	}
+	a := d.Root().FindElement("./Assertion")
+	ab, err := serialize(a.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify("assertion.xml", ab); err != nil {
+		t.Fatalf("xmlsec1 rejects the Assertion signature: %v", err)
+	}
+	// Own verification of both.
+	verifyOwn(t, d.Root(), env.ks)
+	verifyOwn(t, a, env.ks)
+
+	tampered := bytes.Replace(ab, []byte("Oppilas1"), []byte("Oppilas2"), 1)
+	if bytes.Equal(tampered, ab) {
+		t.Fatal("nothing to tamper")
+	}
+	if err := verify("tampered.xml", tampered); err == nil {
+		t.Fatal("xmlsec1 accepts a tampered assertion")
+	}
+}
