@@ -305,6 +305,9 @@ type realSP struct {
 
 type spOptions struct {
 	encrypt, wantResponseSigned bool
+	// localhost serves the SP as localhost rather than 127.0.0.1, so that
+	// two SPs do not share cookies in the browser's jar.
+	localhost bool
 }
 
 func newRealSP(tb testing.TB, env *testEnv, id int64, o spOptions) *realSP {
@@ -314,6 +317,9 @@ func newRealSP(tb testing.TB, env *testEnv, id int64, o spOptions) *realSP {
 	mux := http.NewServeMux()
 	sp.srv = httptest.NewServer(mux)
 	tb.Cleanup(sp.srv.Close)
+	if o.localhost {
+		sp.srv.URL = strings.Replace(sp.srv.URL, "127.0.0.1", "localhost", 1)
+	}
 	u, _ := url.Parse(sp.srv.URL)
 	idpMeta, err := samlsp.FetchMetadata(context.Background(), http.DefaultClient, *mustURL(env.srv.URL + PathMetadata))
 	if err != nil {

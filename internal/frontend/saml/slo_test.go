@@ -1,0 +1,81 @@
+package saml
+
+import (
+	"crypto/x509"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSingleLogoutChain: two samlsp services share the SSO session;
+// logging out of one logs the browser out of the other through the
+// front-channel chain and answers the first.
+func TestSingleLogoutChain(t *testing.T) {
+	env := newEnv(t)
+	sp1 := newRealSP(t, env, 5000001, spOptions{})
+	sp2 := newRealSP(t, env, 5000002, spOptions{encrypt: true, localhost: true})
+	b := newBrowser(t)
+	for _, sp := range []*realSP{sp1, sp2} {
+		p := b.submitAll(b.get(sp.srv.URL + "/hello"))
+		if !strings.Contains(p.body, "hello uid=MPASSOID.") {
+			t.Fatalf("login to %s: %s", sp.srv.URL, p.body)
+		}
+	}
+	if n := len(env.flow.participants[env.flow.sessionID]); n != 2 {
+		t.Fatalf("%d participants", n)
+	}
+	p := b.submitAll(b.get(sp1.srv.URL + "/logout"))
+	if p.status != 200 || p.body != "home" || !strings.HasPrefix(p.url, sp1.srv.URL) {
+		t.Fatalf("logout ended at %s: %d %s", p.url, p.status, truncate(p.body, 300))
+	}
+	// sp2 dropped its session: /hello goes to the IdP again.
+	p = b.get(sp2.srv.URL + "/hello")
+	if _, _, ok := form(p); !ok {
+		t.Fatalf("sp2 still logged in: %s", truncate(p.body, 200))
+	}
+}
+
+func TestLogoutRequestNegative(t *testing.T) {
+	env := newEnv(t)
+	sp := newHandSP(t, env)
+	env.login(t, sp)
+	dest := env.srv.URL + PathSLORedirect
+	lr := func(id, issuer string, instant time.Time) string {
+		return `<samlp:LogoutRequest xmlns:samlp="` + nsProtocol + `" xmlns:saml="` + nsAssertion + `" ID="` + id +
+			`" Version="2.0" IssueInstant="` + samlTime(instant) + `" Destination="` + dest + `"><saml:Issuer>` + issuer +
+			`</saml:Issuer><saml:NameID Format="` + nameIDTransient + `">x</saml:NameID></samlp:LogoutRequest>`
+	}
+	get := func(msg string, k *spKey) page {
+		return newBrowser(t).get(dest + "?" + redirectQuery(t, "SAMLRequest", []byte(msg), "", k))
+	}
+	expectRefused(t, get(lr("_l1", "https://evil.example", time.Now()), sp.key), http.StatusForbidden)
+	expectRefused(t, get(lr("_l2", sp.entityID, time.Now()), nil), http.StatusForbidden)
+	expectRefused(t, get(lr("_l3", sp.entityID, time.Now()), newSPKey(t)), http.StatusForbidden)
+	expectRefused(t, get(`<!DOCTYPE x []>`+lr("_l4", sp.entityID, time.Now()), sp.key), http.StatusBadRequest)
+	// Stale: a LogoutResponse with RequestDenied, and no session ended.
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(dest + "?" + redirectQuery(t, "SAMLRequest", []byte(lr("_l5", sp.entityID, time.Now().Add(-time.Hour))), "", sp.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, handSLO+"?") {
+		t.Fatalf("stale logout request: %d %s", resp.StatusCode, loc)
+	}
+	in, err := decodeRedirect(strings.TrimPrefix(loc, handSLO+"?"), "SAMLResponse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := env.ks.SAMLSigningKey()
+	if err := verifyRedirectSignature(in, []*x509.Certificate{k.Certificate}, false); err != nil {
+		t.Errorf("LogoutResponse redirect signature: %v", err)
+	}
+	if top, second := statusOfResponse(t, in.xml); top != StatusRequester || second != StatusRequestDenied {
+		t.Errorf("stale: %s / %s", top, second)
+	}
+	if len(env.flow.ended) != 0 {
+		t.Errorf("sessions ended: %v", env.flow.ended)
+	}
+}
