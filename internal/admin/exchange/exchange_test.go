@@ -103,7 +103,9 @@ func canonical(v any, key string) any {
 		}
 		switch key {
 		case "identityProviders", "services", "serviceProviders", "integrationGroups":
-			sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i].(map[string]any)["id"]) < fmt.Sprint(out[j].(map[string]any)["id"]) })
+			sort.Slice(out, func(i, j int) bool {
+				return fmt.Sprint(out[i].(map[string]any)["id"]) < fmt.Sprint(out[j].(map[string]any)["id"])
+			})
 		case "allowedServiceProviders":
 			sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
 		}
