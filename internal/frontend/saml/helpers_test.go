@@ -585,7 +585,6 @@ func verifyOwn(tb testing.TB, el *etree.Element, ks *keys.KeySet) {
 	}
 }
 
-
 // handSP is a registered service whose messages the tests make by hand.
 type handSP struct {
 	id       int64

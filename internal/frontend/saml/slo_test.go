@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 )
 
 // TestSingleLogoutChain: two samlsp services share the SSO session;
@@ -77,5 +80,52 @@ func TestLogoutRequestNegative(t *testing.T) {
 	}
 	if len(env.flow.ended) != 0 {
 		t.Errorf("sessions ended: %v", env.flow.ended)
+	}
+}
+
+// TestLogoutRequestEncryptedID: a service that encrypts the NameID to the
+// metadata's encryption key (Shibboleth SP does by default) is logged out.
+func TestLogoutRequestEncryptedID(t *testing.T) {
+	env := newEnv(t)
+	sp := newHandSP(t, env)
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(env.login(t, sp)); err != nil {
+		t.Fatal(err)
+	}
+	nameIDValue := d.Root().FindElement("./Assertion/Subject/NameID").Text()
+	si := d.Root().FindElement("./Assertion/AuthnStatement").SelectAttrValue("SessionIndex", "")
+	k, _ := env.ks.SAMLSigningKey()
+	enc := xmlenc.OAEP()
+	enc.BlockCipher = xmlenc.AES128CBC
+	ed, err := enc.Encrypt(k.Certificate, []byte(`<saml:NameID xmlns:saml="`+nsAssertion+`" Format="`+nameIDTransient+`">`+nameIDValue+`</saml:NameID>`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encID := etree.NewElement("saml:EncryptedID")
+	encID.AddChild(ed)
+	edXML, _ := serialize(encID)
+	dest := env.srv.URL + PathSLORedirect
+	msg := `<samlp:LogoutRequest xmlns:samlp="` + nsProtocol + `" xmlns:saml="` + nsAssertion + `" ID="_enc1" Version="2.0" IssueInstant="` +
+		samlTime(time.Now()) + `" Destination="` + dest + `"><saml:Issuer>` + sp.entityID + `</saml:Issuer>` + string(edXML) +
+		`<samlp:SessionIndex>` + si + `</samlp:SessionIndex></samlp:LogoutRequest>`
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(dest + "?" + redirectQuery(t, "SAMLRequest", []byte(msg), "back", sp.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, handSLO+"?") {
+		t.Fatalf("answer: %d %s", resp.StatusCode, loc)
+	}
+	in, err := decodeRedirect(strings.TrimPrefix(loc, handSLO+"?"), "SAMLResponse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top, _ := statusOfResponse(t, in.xml); top != StatusSuccess || in.relayState != "back" {
+		t.Errorf("status %s, RelayState %q", top, in.relayState)
+	}
+	if len(env.flow.ended) != 1 || env.flow.ended[0] != env.flow.sessionID {
+		t.Errorf("EndSession calls %v", env.flow.ended)
 	}
 }
