@@ -179,6 +179,7 @@ type env struct {
 	flow    *fakeFlow
 	st      *sqlite.Store
 	ks      *keys.KeySet
+	keysNow atomic.Pointer[keys.KeySet]
 	sealer  *keys.Sealer
 	clock   *clock
 	clients map[string]*model.OIDCMetadata
@@ -334,7 +335,7 @@ func newEnv(t testing.TB) *env {
 		Now:          e.clock.Now,
 	}, Deps{
 		Flow:    e.flow,
-		Keys:    func() *keys.KeySet { return ks },
+		Keys:    e.keysNow.Load,
 		Runtime: st,
 		OpenSecret: func(sealed, clientID string) (string, error) {
 			return sealer.OpenString(sealed, clientID)
@@ -345,6 +346,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.keysNow.Store(ks)
 	e.flow.resp = e.p
 	e.p.Routes(mux)
 	return e
