@@ -59,7 +59,12 @@ func (idp *IdP) serveSLORedirect(w http.ResponseWriter, r *http.Request) {
 func (idp *IdP) serveSLOPOST(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxPOSTBody)
 	if err := r.ParseForm(); err != nil {
-		idp.refuse(w, r, fmt.Errorf("%w: form: %v", errTooLarge, err))
+		kind := errBadBinding
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			kind = errTooLarge
+		}
+		idp.refuse(w, r, fmt.Errorf("%w: form: %v", kind, err))
 		return
 	}
 	param := "SAMLRequest"
