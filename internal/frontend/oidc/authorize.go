@@ -91,6 +91,9 @@ func parseAuthParams(q url.Values) (*authParams, *parseError) {
 		return a, &parseError{newErr(code, desc), true}
 	}
 	for name, vs := range q {
+		if len(vs) == 0 {
+			continue
+		}
 		if len(vs) > 1 {
 			return bad(errInvalidRequest, "parameter "+strconv.Quote(clip(name))+" is repeated")
 		}

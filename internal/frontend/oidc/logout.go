@@ -41,7 +41,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for name, vs := range q {
-		if len(vs) > 1 || len(vs[0]) > 16<<10 {
+		if len(vs) > 1 || (len(vs) == 1 && len(vs[0]) > 16<<10) {
 			p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "parameter "+clip(name)+" is repeated or too long"))
 			return
 		}
