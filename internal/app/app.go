@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
+	samlidp "github.com/mpassid/mpassid/internal/frontend/saml"
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/registry"
@@ -29,17 +31,21 @@ import (
 
 // App is one running instance of mpassid.
 type App struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	store   store.Store
-	sealer  *keys.Sealer
-	keys    *keys.Manager
+	cfg    *config.Config
+	log    *slog.Logger
+	store  store.Store
+	sealer *keys.Sealer
+	keys   *keys.Manager
+	// keySet is the current signing-key snapshot; frontends read it on
+	// every response, the config watcher and key rotation replace it.
+	keySet  atomic.Pointer[keys.KeySet]
 	metrics *prometheus.Registry
 	// registry is the in-memory organisation registry the login path reads.
 	registry *registry.Registry
 	syncer   *registry.Syncer
 	broker   *broker.Broker
 	testIdP  *testidp.Connector
+	samlIdP  *samlidp.IdP
 	// bgCtx lives as long as the app: background work started outside
 	// Serve (SAML metadata refresh) stops with it.
 	bgCtx      context.Context
@@ -114,6 +120,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		}
 	}
 
+	if err := a.reloadKeys(ctx); err != nil {
+		return nil, err
+	}
+
 	if cfg.Dev.Enabled && cfg.Dev.Demo {
 		if a.demo, err = SeedDemo(ctx, a.store, a.sealer, a.registry.Current(), cfg, log); err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
@@ -128,6 +138,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	a.handler = a.routes()
 	return a, nil
 }
+
+// reloadKeys loads the signing keys into the in-memory snapshot.
+func (a *App) reloadKeys(ctx context.Context) error {
+	ks, err := a.keys.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	a.keySet.Store(ks)
+	return nil
+}
+
+// KeySet returns the current signing-key snapshot.
+func (a *App) KeySet() *keys.KeySet { return a.keySet.Load() }
 
 // Store returns the instance's store (for subcommands and tests).
 func (a *App) Store() store.Store { return a.store }

@@ -17,6 +17,7 @@ import (
 	upstreamsaml "github.com/mpassid/mpassid/internal/connector/saml"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
 	"github.com/mpassid/mpassid/internal/connector/wilma"
+	samlidp "github.com/mpassid/mpassid/internal/frontend/saml"
 	"github.com/mpassid/mpassid/internal/identity"
 	"github.com/mpassid/mpassid/internal/model"
 )
@@ -53,6 +54,14 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 	if _, err := a.broker.Reload(ctx); err != nil {
 		return fmt.Errorf("load configuration: %w", err)
 	}
+	a.samlIdP, err = samlidp.New(samlidp.Config{
+		EntityID: a.cfg.Broker.SAMLEntityID,
+		BaseURL:  a.cfg.Server.PublicURL,
+	}, samlidp.Deps{Flow: a.broker, Keys: a.KeySet, Runtime: a.store, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("SAML IdP: %w", err)
+	}
+	a.broker.SetResponder(broker.ProtocolSAML, a.samlIdP)
 	return nil
 }
 

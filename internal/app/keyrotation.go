@@ -74,6 +74,9 @@ func (a *App) rotateKeys(ctx context.Context) {
 				continue
 			}
 			a.log.Info("signing key rotation step", slog.String("algorithm", alg))
+			if err := a.reloadKeys(ctx); err != nil {
+				a.log.Error("key rotation: reload", slog.Any("error", err))
+			}
 		}
 	}
 	check()

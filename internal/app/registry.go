@@ -95,6 +95,10 @@ func (a *App) watchConfig(ctx context.Context) {
 			a.log.Warn("reloading registry", slog.Any("error", err))
 			continue
 		}
+		if err := a.reloadKeys(ctx); err != nil {
+			a.log.Warn("reloading signing keys", slog.Any("error", err))
+			continue
+		}
 		if _, err := a.broker.Reload(ctx); err != nil {
 			a.log.Warn("reloading integrations", slog.Any("error", err))
 			continue

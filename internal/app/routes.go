@@ -45,6 +45,7 @@ func (a *App) routes() http.Handler {
 	if a.hasRole(config.RoleBroker) {
 		a.broker.Routes(mux)
 		mux.HandleFunc("GET "+samlSPPath+"{id}/metadata", a.samlSPMetadata)
+		a.samlIdP.Routes(mux)
 		if a.testIdP != nil {
 			mux.Handle(testidp.DefaultPagePath, a.testIdP.Handler())
 		}
