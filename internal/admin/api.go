@@ -351,4 +351,3 @@ func actor(p *Principal) string {
 func (a *API) lookup() *registry.Lookup { return a.reg.Current() }
 
 func (a *API) organisation(oid string) (*model.Organisation, bool) { return a.lookup().ByOID(oid) }
-

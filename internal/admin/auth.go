@@ -86,7 +86,9 @@ func (a *API) authenticate(r *http.Request) (*Principal, error) {
 	return &Principal{Subject: s.Subject, Name: s.Name, Roles: RolesFromGroups(s.Groups), Via: "session"}, nil
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 func (a *API) readSession(r *http.Request) (*session, error) {
 	c, err := r.Cookie(SessionCookie)
@@ -362,7 +364,9 @@ func (a *API) CreateToken(ctx context.Context, name string, groups []string, cre
 	return &TokenInfo{ID: t.ID, Name: t.Name, Groups: t.Groups, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Token: tok}, nil
 }
 
-func (a *API) canManageTokens(p *Principal) bool { return a.cfg.Dev || Allowed(p, OpManageTokens, "", "") }
+func (a *API) canManageTokens(p *Principal) bool {
+	return a.cfg.Dev || Allowed(p, OpManageTokens, "", "")
+}
 
 // TokenRequest creates an API token.
 type TokenRequest struct {

@@ -16,11 +16,11 @@ import (
 
 // Expiry is something of an integration that expires within the window.
 type Expiry struct {
-	ID              int64     `json:"id"`
-	Name            string    `json:"name"`
-	Role            string    `json:"role"`
-	OrganisationOID string    `json:"organisationOid"`
-	DeploymentPhase int       `json:"deploymentPhase"`
+	ID              int64  `json:"id"`
+	Name            string `json:"name"`
+	Role            string `json:"role"`
+	OrganisationOID string `json:"organisationOid"`
+	DeploymentPhase int    `json:"deploymentPhase"`
 	// What is "metadata", "signingCertificate" or "encryptionCertificate".
 	What      string    `json:"what"`
 	ExpiresAt time.Time `json:"expiresAt"`

@@ -493,10 +493,10 @@ type Change struct {
 
 // HistoryEntry is one saved version with what changed from the one before.
 type HistoryEntry struct {
-	Version   int64     `json:"version"`
-	Actor     string    `json:"actor"`
-	CreatedAt string    `json:"createdAt"`
-	Changes   []Change  `json:"changes"`
+	Version   int64            `json:"version"`
+	Actor     string           `json:"actor"`
+	CreatedAt string           `json:"createdAt"`
+	Changes   []Change         `json:"changes"`
 	Record    *exchange.Record `json:"record,omitempty"`
 }
 
@@ -657,5 +657,3 @@ var attributeNames = struct {
 func (a *API) handleAttributeNames(w http.ResponseWriter, r *http.Request, _ *Principal) {
 	a.writeJSON(w, http.StatusOK, attributeNames)
 }
-
-
