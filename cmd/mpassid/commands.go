@@ -153,6 +153,10 @@ func printDevBanner(env *environment, cfg *config.Config, demo *app.DemoInfo) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "MPASSid is running (dev mode, embedded SQLite). Open:")
 	fmt.Fprintf(w, "  %s/            start page: what is here\n", base)
+	if demo != nil {
+		fmt.Fprintf(w, "  %s/demo/oidc/  log in to the demo service by OpenID Connect\n", base)
+		fmt.Fprintf(w, "  %s/demo/saml/  log in to the demo service by SAML\n", base)
+	}
 	fmt.Fprintf(w, "  %s/healthz     liveness\n", base)
 	fmt.Fprintf(w, "  %s/readyz      readiness\n", base)
 	fmt.Fprintf(w, "  %s/metrics     Prometheus metrics\n", base)

@@ -22,6 +22,7 @@ import (
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
+	oidcop "github.com/mpassid/mpassid/internal/frontend/oidc"
 	samlidp "github.com/mpassid/mpassid/internal/frontend/saml"
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
@@ -46,6 +47,7 @@ type App struct {
 	broker   *broker.Broker
 	testIdP  *testidp.Connector
 	samlIdP  *samlidp.IdP
+	oidcOP   *oidcop.Provider
 	// bgCtx lives as long as the app: background work started outside
 	// Serve (SAML metadata refresh) stops with it.
 	bgCtx      context.Context

@@ -17,6 +17,7 @@ import (
 	upstreamsaml "github.com/mpassid/mpassid/internal/connector/saml"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
 	"github.com/mpassid/mpassid/internal/connector/wilma"
+	oidcop "github.com/mpassid/mpassid/internal/frontend/oidc"
 	samlidp "github.com/mpassid/mpassid/internal/frontend/saml"
 	"github.com/mpassid/mpassid/internal/identity"
 	"github.com/mpassid/mpassid/internal/model"
@@ -62,6 +63,23 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 		return fmt.Errorf("SAML IdP: %w", err)
 	}
 	a.broker.SetResponder(broker.ProtocolSAML, a.samlIdP)
+
+	a.oidcOP, err = oidcop.New(oidcop.Config{
+		Issuer:              a.cfg.Broker.Issuer,
+		CodeLifetime:        a.cfg.Broker.CodeLifetime,
+		AccessTokenLifetime: a.cfg.Broker.AccessTokenLifetime,
+		// The pairwise salt must be the same on every instance and secret:
+		// derived from the master key.
+		PairwiseSalt: deriveKey(masterKey, "oidc-pairwise-subject"),
+	}, oidcop.Deps{
+		Flow: a.broker, Keys: a.KeySet, Runtime: a.store, Logger: a.log,
+		OpenSecret: a.sealer.OpenString,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+	})
+	if err != nil {
+		return fmt.Errorf("OpenID provider: %w", err)
+	}
+	a.broker.SetResponder(broker.ProtocolOIDC, a.oidcOP)
 	return nil
 }
 

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/mpassid/mpassid/internal/config"
+	"github.com/mpassid/mpassid/internal/demo"
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/registry"
@@ -30,6 +33,7 @@ const (
 	// demoActor is recorded as the author of the seeded revisions.
 	demoActor        = "mpassid dev (demo seed)"
 	demoSecretFile   = "demo-oidc-client-secret"
+	demoSPKeyFile    = "demo-saml-sp.pem"
 	demoSAMLPathPart = "/demo/saml"
 )
 
@@ -41,6 +45,9 @@ type DemoInfo struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 	SAMLEntityID     string
+	// SAMLKey and SAMLCertificate are the demo SAML service's own.
+	SAMLKey         *rsa.PrivateKey
+	SAMLCertificate *x509.Certificate
 }
 
 // SeedDemo creates, on the first start of `mpassid dev`, a demo service set
@@ -48,7 +55,11 @@ type DemoInfo struct {
 // allowed to log in to them. On later starts it changes nothing and only
 // reads back what is there, so that a developer's own changes survive.
 func SeedDemo(ctx context.Context, st store.Store, sealer *keys.Sealer, orgs *registry.Lookup, cfg *config.Config, log *slog.Logger) (*DemoInfo, error) {
-	info := &DemoInfo{DataDir: cfg.Dev.DataDir, OIDCClientID: DemoClientID}
+	spKey, spCert, err := demo.LoadOrCreateSPKey(filepath.Join(cfg.Dev.DataDir, demoSPKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	info := &DemoInfo{DataDir: cfg.Dev.DataDir, OIDCClientID: DemoClientID, SAMLKey: spKey, SAMLCertificate: spCert}
 	base := strings.TrimSuffix(cfg.Server.PublicURL, "/")
 	info.SAMLEntityID = base + demoSAMLPathPart
 
@@ -150,6 +161,11 @@ func seedDemoIntegrations(ctx context.Context, st store.Store, sealer *keys.Seal
 				ACS: []model.ACSEndpoint{{
 					Binding:  "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
 					Location: base + demoSAMLPathPart + "/acs", Index: 0, IsDefault: true,
+				}},
+				SigningCertificates: []string{base64.StdEncoding.EncodeToString(info.SAMLCertificate.Raw)},
+				SingleLogout: []model.Endpoint{{
+					Binding:  "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+					Location: base + demoSAMLPathPart + "/slo",
 				}},
 				WantAssertionsSigned: true,
 			},

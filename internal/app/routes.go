@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
+	"github.com/mpassid/mpassid/internal/demo"
 	"github.com/mpassid/mpassid/internal/web"
 )
 
@@ -46,8 +48,14 @@ func (a *App) routes() http.Handler {
 		a.broker.Routes(mux)
 		mux.HandleFunc("GET "+samlSPPath+"{id}/metadata", a.samlSPMetadata)
 		a.samlIdP.Routes(mux)
+		a.oidcOP.Routes(mux)
 		if a.testIdP != nil {
 			mux.Handle(testidp.DefaultPagePath, a.testIdP.Handler())
+		}
+	}
+	if a.demo != nil {
+		if err := a.demoRoutes(mux); err != nil {
+			a.log.Error("demo services unavailable", "error", err)
 		}
 	}
 
@@ -99,12 +107,23 @@ var homeTemplate = template.Must(template.New("home").Parse(`<!doctype html>
 <h1>MPASSid</h1>
 <p>This is an MPASSid education identity broker ({{.Version}}).</p>
 {{with .Demo}}
-<h2>Demo system</h2>
+<h2>Try a login</h2>
+<ul>
+<li><a href="/demo/oidc/">Demo service using OpenID Connect</a></li>
+<li><a href="/demo/saml/">Demo service using SAML 2.0</a></li>
+</ul>
+<p>Both send you to MPASSid, where the built-in test source lets you log in as a test pupil or teacher, and then show exactly what the service received.</p>
+<h2>Demo data</h2>
 <p>The demo data below was created in <code>{{.DataDir}}</code> on first start.</p>
 <ul>
 {{range .Integrations}}<li>{{.}}</li>
 {{end}}</ul>
 {{end}}
+<h2>For services</h2>
+<ul>
+<li><a href="/.well-known/openid-configuration">OpenID Connect discovery</a></li>
+<li><a href="/idp/metadata">SAML IdP metadata</a></li>
+</ul>
 <h2>Operations</h2>
 <ul>
 <li><a href="/healthz">/healthz</a>: liveness</li>
@@ -127,4 +146,26 @@ func (a *App) homePage() http.Handler {
 			a.log.ErrorContext(r.Context(), "render home page", "error", err)
 		}
 	})
+}
+
+// demoRoutes mounts the dev demo services: an OIDC client and a SAML
+// service that log in through this broker over loopback and show what they
+// received.
+func (a *App) demoRoutes(mux *http.ServeMux) error {
+	base := strings.TrimSuffix(a.cfg.Server.PublicURL, "/")
+	client := &http.Client{Timeout: 10 * time.Second}
+	demo.NewOIDCClient(demo.OIDCConfig{
+		Issuer: a.cfg.Broker.Issuer, BaseURL: base + "/demo/oidc",
+		ClientID: a.demo.OIDCClientID, ClientSecret: a.demo.OIDCClientSecret,
+		HTTPClient: client, Logger: a.log,
+	}).Routes(mux, "/demo/oidc")
+	sp, err := demo.NewSAMLService(demo.SAMLConfig{
+		BaseURL: a.demo.SAMLEntityID, IdPMetadataURL: base + "/idp/metadata",
+		Key: a.demo.SAMLKey, Certificate: a.demo.SAMLCertificate, HTTPClient: client, Logger: a.log,
+	})
+	if err != nil {
+		return err
+	}
+	sp.Routes(mux, "/demo/saml")
+	return nil
 }
