@@ -37,7 +37,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 	// One test source serves every test-type integration; it refuses
 	// production integrations in buildConnector.
 	var err error
-	a.testIdP, err = testidp.New(testidp.Config{Key: deriveKey(masterKey, "testidp")}, a.store, nil)
+	a.testIdP, err = testidp.New(testidp.Config{Key: deriveKey(masterKey, "testidp"), Logger: a.log}, a.store, nil)
 	if err != nil {
 		return fmt.Errorf("test identity source: %w", err)
 	}

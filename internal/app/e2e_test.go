@@ -1,0 +1,237 @@
+package app
+
+import (
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/mpassid/mpassid/internal/config"
+	"github.com/mpassid/mpassid/internal/keys"
+	"github.com/mpassid/mpassid/internal/registry"
+	"github.com/mpassid/mpassid/internal/registry/fakeopas"
+)
+
+// startDev runs a whole dev instance (SQLite, demo registry and
+// integrations) on a free loopback port and returns it with its base URL.
+func startDev(t *testing.T) (*App, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	if _, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadDev("", nil, dir, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	src, err := registry.NewClient("http://organisaatio.invalid/", "test", fakeopas.HTTPClient(fakeopas.Generate(1, fakeopas.SizeDemo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, log, WithRegistrySource(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return a, cfg.Server.PublicURL
+}
+
+type testBrowser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newBrowser(t *testing.T) *testBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &testBrowser{t: t, c: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+}
+
+func (b *testBrowser) do(req *http.Request) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func (b *testBrowser) get(u string) (*http.Response, string) {
+	req, _ := http.NewRequest("GET", u, nil)
+	return b.do(req)
+}
+
+func (b *testBrowser) post(u string, form url.Values) (*http.Response, string) {
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	formAction  = regexp.MustCompile(`<form[^>]*method="post"[^>]*action="([^"]+)"`)
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// submit posts the page's first POST form with its hidden fields plus extra.
+func (b *testBrowser) submit(page string, extra url.Values) (*http.Response, string) {
+	b.t.Helper()
+	m := formAction.FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("no POST form on page: %s", page)
+	}
+	form := url.Values{}
+	for _, h := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		form.Set(h[1], html.UnescapeString(h[2]))
+	}
+	for k, v := range extra {
+		form[k] = v
+	}
+	return b.post(html.UnescapeString(m[1]), form)
+}
+
+// chooseTestUser picks a user on the test source's page by username.
+func (b *testBrowser) chooseTestUser(page, username string) (*http.Response, string) {
+	b.t.Helper()
+	m := regexp.MustCompile(`name="user" id="[^"]+" value="(` + regexp.QuoteMeta(username) + `\.[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("test user %s not offered: %s", username, page)
+	}
+	return b.submit(page, url.Values{"user": {m[1]}})
+}
+
+// A real relying party (coreos/go-oidc with x/oauth2, PKCE and
+// client_secret_basic) logs in through the running broker and the built-in
+// test source, gets the data model claims, and a second login in the same
+// browser reuses the SSO session.
+func TestOIDCLoginThroughTestSource(t *testing.T) {
+	a, base := startDev(t)
+	ctx := context.Background()
+	provider, err := oidc.NewProvider(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect := base + "/demo/oidc/callback"
+	oc := &oauth2.Config{ClientID: a.Demo().OIDCClientID, ClientSecret: a.Demo().OIDCClientSecret,
+		Endpoint: provider.Endpoint(), RedirectURL: redirect, Scopes: []string{oidc.ScopeOpenID, "profile"}}
+
+	br := newBrowser(t)
+	br.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), redirect) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	login := func(prompt string) (code string, page string) {
+		verifier := oauth2.GenerateVerifier()
+		opts := []oauth2.AuthCodeOption{oidc.Nonce("n-" + prompt), oauth2.S256ChallengeOption(verifier)}
+		if prompt != "" {
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
+		}
+		resp, body := br.get(oc.AuthCodeURL("st", opts...))
+		if resp.StatusCode == http.StatusOK && strings.Contains(body, `name="user"`) {
+			resp, body = br.chooseTestUser(body, "opettaja.monikoulu")
+		}
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || !strings.HasPrefix(loc.String(), redirect) {
+			return "", body
+		}
+		if loc.Query().Get("state") != "st" {
+			t.Errorf("state not returned: %s", loc)
+		}
+		tok, err := oc.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("token exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := provider.Verifier(&oidc.Config{ClientID: oc.ClientID}).Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		var claims map[string]any
+		_ = idt.Claims(&claims)
+		if claims["acr"] != "urn:mpass.id:authnsource:Testi" || !strings.HasPrefix(idt.Subject, "MPASSOID.") {
+			t.Errorf("claims: %v", claims)
+		}
+		roles, _ := claims["urn:mpass.id:role"].([]any)
+		if len(roles) != 3 {
+			t.Errorf("teacher of three schools got roles %v", roles)
+		}
+		ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil || ui.Subject != idt.Subject {
+			t.Fatalf("userinfo: %v %v", ui, err)
+		}
+		return loc.Query().Get("code"), ""
+	}
+	if code, page := login(""); code == "" {
+		t.Fatalf("first login did not reach the client: %s", page)
+	}
+	// The same browser now has an SSO session: prompt=none succeeds.
+	if code, page := login("none"); code == "" {
+		t.Fatalf("SSO login did not reach the client: %s", page)
+	}
+	// A fresh browser has none: prompt=none answers login_required.
+	br2 := newBrowser(t)
+	br2.c.CheckRedirect = br.c.CheckRedirect
+	resp, _ := br2.get(oc.AuthCodeURL("st", oauth2.SetAuthURLParam("prompt", "none"), oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error=login_required") {
+		t.Errorf("prompt=none without session: %d %s", resp.StatusCode, loc)
+	}
+}
+
+// A real SAML service (crewjam's samlsp, mounted as the dev demo service)
+// logs in through the running broker and the test source, receives the
+// data model attributes, and logs out.
+func TestSAMLLoginAndLogoutThroughTestSource(t *testing.T) {
+	_, base := startDev(t)
+	br := newBrowser(t)
+	_, page := br.get(base + "/demo/saml/login")
+	_, page = br.chooseTestUser(page, "oppilas.revontuli")
+	if !strings.Contains(page, "SAMLResponse") {
+		t.Fatalf("no SAML response form: %s", page)
+	}
+	resp, page := br.submit(page, nil)
+	if resp.Request.URL.Path != "/demo/saml/" {
+		t.Fatalf("ended at %s: %s", resp.Request.URL, page)
+	}
+	for _, want := range []string{"urn:mpass.id:uid", "MPASSOID.", "urn:mpass.id:role", "99001;7A;Oppilas;1;", "Revontulten koulu", "urn:mpass.id:classLevel"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("service page lacks %q", want)
+		}
+	}
+	// Logout from the service ends the broker session: the next login asks
+	// for the test user again instead of answering at once.
+	resp, page = br.post(base+"/demo/saml/logout", nil)
+	for i := 0; i < 5 && (strings.Contains(page, "SAMLRequest") || strings.Contains(page, "SAMLResponse")); i++ {
+		resp, page = br.submit(page, nil)
+	}
+	_, page = br.get(base + "/demo/saml/login")
+	if !strings.Contains(page, `name="user"`) {
+		t.Errorf("after logout the broker still had a session (status %d): %s", resp.StatusCode, page)
+	}
+}
