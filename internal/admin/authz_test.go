@@ -117,3 +117,14 @@ func TestAllowedEdgeCases(t *testing.T) {
 		t.Error("combined roles decided wrongly")
 	}
 }
+
+func TestLocalReturn(t *testing.T) {
+	for in, want := range map[string]string{
+		"/hallinta/": "/hallinta/", "": "/", "//evil.example/": "/", "/\\evil.example": "/",
+		"https://evil.example/": "/", "hallinta": "/",
+	} {
+		if got := localReturn(in); got != want {
+			t.Errorf("localReturn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
