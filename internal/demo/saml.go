@@ -205,4 +205,3 @@ func (s *SAMLService) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(http.StatusBadGateway)
 	render(w, r, s.cfg.Logger, map[string]any{"Title": "Demo SAML service", "Protocol": "SAML 2.0", "Base": s.cfg.BaseURL, "Error": err.Error()})
 }
-
