@@ -164,6 +164,7 @@ func printDevBanner(env *environment, cfg *config.Config, demo *app.DemoInfo) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Demo OIDC client: client_id=%s client_secret=%s\n", demo.OIDCClientID, demo.OIDCClientSecret)
 		fmt.Fprintf(w, "Demo SAML service: entityID=%s\n", demo.SAMLEntityID)
+		fmt.Fprintf(w, "Management API: %s/api/v2 (try: curl -H 'Authorization: Bearer %s' %s/api/v2/integration/search)\n", base, demo.AdminToken, base)
 	}
 	fmt.Fprintf(w, "Data directory: %s (delete it to start over)\n", cfg.Dev.DataDir)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")

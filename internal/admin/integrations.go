@@ -299,7 +299,7 @@ func (a *API) sealIdPSecrets(in, old *model.Integration) error {
 		case keys.IsSealedString(*s.val):
 			return &model.FieldError{Field: "configurationEntity.idp." + s.field, Message: "must be the secret itself"}
 		default:
-			sealed, err := a.seal.SealString(*s.val, exchange.IdPSecretContext(in.IdP.IdPID, s.field))
+			sealed, err := a.seal.SealString(*s.val, in.IdP.SecretContext(s.field))
 			if err != nil {
 				return fmt.Errorf("seal %s: %w", s.field, err)
 			}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mpassid/mpassid/internal/admin"
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
@@ -48,6 +49,7 @@ type App struct {
 	testIdP  *testidp.Connector
 	samlIdP  *samlidp.IdP
 	oidcOP   *oidcop.Provider
+	admin    *admin.API
 	// bgCtx lives as long as the app: background work started outside
 	// Serve (SAML metadata refresh) stops with it.
 	bgCtx      context.Context
@@ -134,6 +136,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 
 	if err := a.newBroker(ctx, masterKey); err != nil {
 		return nil, err
+	}
+
+	if err := a.newAdmin(); err != nil {
+		return nil, err
+	}
+	if a.demo != nil {
+		if a.demo.AdminToken, err = a.demoAdminToken(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	a.metrics = newMetrics()

@@ -120,17 +120,12 @@ func (a *App) buildConnector(_ context.Context, src *model.Integration) (connect
 	}
 }
 
-// IdPSecretContext is the associated data an IdP integration's secret is
-// sealed with: bound to the source and the field, so a sealed value copied
-// elsewhere does not open.
-func IdPSecretContext(idpID, field string) string { return "idp:" + idpID + ":" + field }
-
 // openIdPSecret unseals a secret of an IdP integration.
 func (a *App) openIdPSecret(src *model.Integration, field, sealed string) (string, error) {
 	if sealed == "" {
 		return "", fmt.Errorf("source %d: %s is not set", src.ID, field)
 	}
-	secret, err := a.sealer.OpenString(sealed, IdPSecretContext(src.IdP.IdPID, field))
+	secret, err := a.sealer.OpenString(sealed, src.IdP.SecretContext(field))
 	if err != nil {
 		return "", fmt.Errorf("source %d: open %s: %w", src.ID, field, err)
 	}

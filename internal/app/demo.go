@@ -48,6 +48,9 @@ type DemoInfo struct {
 	// SAMLKey and SAMLCertificate are the demo SAML service's own.
 	SAMLKey         *rsa.PrivateKey
 	SAMLCertificate *x509.Certificate
+	// AdminToken is an API token of the demo admin, who may manage every
+	// integration through /api/v2.
+	AdminToken string
 }
 
 // SeedDemo creates, on the first start of `mpassid dev`, a demo service set

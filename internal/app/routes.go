@@ -53,6 +53,9 @@ func (a *App) routes() http.Handler {
 			mux.Handle(testidp.DefaultPagePath, a.testIdP.Handler())
 		}
 	}
+	if a.hasRole(config.RoleAdmin) {
+		a.admin.Routes(mux)
+	}
 	if a.demo != nil {
 		if err := a.demoRoutes(mux); err != nil {
 			a.log.Error("demo services unavailable", "error", err)
@@ -124,6 +127,11 @@ var homeTemplate = template.Must(template.New("home").Parse(`<!doctype html>
 <li><a href="/.well-known/openid-configuration">OpenID Connect discovery</a></li>
 <li><a href="/idp/metadata">SAML IdP metadata</a></li>
 </ul>
+<h2>Management service</h2>
+<ul>
+<li><a href="/api/v2/openapi.json">REST API description (OpenAPI 3.1)</a></li>
+</ul>
+{{with .Demo}}<p>The demo admin's API token is in <code>{{.DataDir}}/demo-admin-token</code>; send it as <code>Authorization: Bearer</code>.</p>{{end}}
 <h2>Operations</h2>
 <ul>
 <li><a href="/healthz">/healthz</a>: liveness</li>

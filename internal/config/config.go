@@ -67,6 +67,27 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 	Dev      DevConfig      `yaml:"dev"`
 	Metrics  MetricsConfig  `yaml:"metrics"`
+	Admin    AdminConfig    `yaml:"admin"`
+}
+
+// AdminConfig is the management service: how its users sign in and how the
+// national provisioning interface is protected.
+type AdminConfig struct {
+	// OIDCIssuer is the OpenID provider administrators sign in with; its
+	// groups claim carries the APP_MPASSID_* roles. Empty turns browser
+	// sign-in off (API tokens still work).
+	OIDCIssuer       string `yaml:"oidc_issuer"`
+	OIDCClientID     string `yaml:"oidc_client_id"`
+	OIDCClientSecret string `yaml:"oidc_client_secret"`
+	// GroupsClaim names the claim with the role groups.
+	GroupsClaim string `yaml:"groups_claim"`
+	// ProvisioningUser and ProvisioningPassword protect the national
+	// provisioning interface with HTTP Basic; an empty password turns it off.
+	ProvisioningUser     string `yaml:"provisioning_user"`
+	ProvisioningPassword string `yaml:"provisioning_password"`
+	// ExpiryWindow is how far ahead certificate and metadata expiries are
+	// reported.
+	ExpiryWindow time.Duration `yaml:"expiry_window"`
 }
 
 // ServerConfig is the HTTP server.
@@ -230,6 +251,11 @@ func Default() Config {
 		},
 		Metrics: MetricsConfig{
 			Enabled: true,
+		},
+		Admin: AdminConfig{
+			GroupsClaim:      "groups",
+			ProvisioningUser: "mpassid-provisioning",
+			ExpiryWindow:     30 * 24 * time.Hour,
 		},
 	}
 }

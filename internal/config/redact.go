@@ -15,6 +15,12 @@ func (c *Config) Redacted() Config {
 		r.Keys.MasterKey = RedactedValue
 	}
 	r.Database.DSN = redactDSN(c.Database.DSN)
+	if r.Admin.OIDCClientSecret != "" {
+		r.Admin.OIDCClientSecret = RedactedValue
+	}
+	if r.Admin.ProvisioningPassword != "" {
+		r.Admin.ProvisioningPassword = RedactedValue
+	}
 	return r
 }
 

@@ -188,6 +188,20 @@ func (c *Config) Validate() error {
 		v.add("dev.data_dir", "required in dev mode")
 	}
 
+	// admin
+	if c.Admin.OIDCIssuer != "" {
+		if msg := checkWebURL(c.Admin.OIDCIssuer, dev); msg != "" {
+			v.add("admin.oidc_issuer", "%s", msg)
+		}
+		if c.Admin.OIDCClientID == "" {
+			v.add("admin.oidc_client_id", "required with admin.oidc_issuer")
+		}
+	}
+	if c.Admin.GroupsClaim == "" {
+		v.add("admin.groups_claim", "must not be empty")
+	}
+	v.positive("admin.expiry_window", c.Admin.ExpiryWindow)
+
 	return errors.Join(v.errs...)
 }
 

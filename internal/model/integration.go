@@ -331,6 +331,13 @@ type IdP struct {
 	Permissions []int64 `json:"permissions,omitempty"`
 }
 
+// SecretContext is the associated data an IdP integration's secret (field
+// "sharedSecret" or "clientSecret") is sealed with: bound to the source's
+// technical id and the field, so that a sealed value copied to another
+// integration or field does not open. OIDC client secrets of services are
+// sealed with their client_id.
+func (p *IdP) SecretContext(field string) string { return "idp:" + p.IdPID + ":" + field }
+
 // Allows reports whether the IdP permits logins to services of the given set.
 func (p *IdP) Allows(setID int64) bool {
 	if len(p.Permissions) == 0 {

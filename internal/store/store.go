@@ -50,6 +50,7 @@ type Store interface {
 	Runtime
 	Keys
 	Locker
+	Admin
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

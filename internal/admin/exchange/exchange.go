@@ -15,9 +15,6 @@ import (
 	"github.com/mpassid/mpassid/internal/store"
 )
 
-// IdPSecretContext is the associated data an IdP integration's secret is
-// sealed with (the same as the broker's app.IdPSecretContext).
-func IdPSecretContext(idpID, field string) string { return "idp:" + idpID + ":" + field }
 
 // Export returns every active integration in the national shape, each list
 // in id order. Secrets are masked.
@@ -293,10 +290,10 @@ func mergeSecrets(in, old *model.Integration, sealer *keys.Sealer) error {
 		if old != nil && old.IdP != nil && old.IdP.IdPID == in.IdP.IdPID {
 			oldShared, oldClient = old.IdP.SharedSecret, old.IdP.ClientSecret
 		}
-		if err := merge("sharedSecret", &in.IdP.SharedSecret, oldShared, IdPSecretContext(in.IdP.IdPID, "sharedSecret")); err != nil {
+		if err := merge("sharedSecret", &in.IdP.SharedSecret, oldShared, in.IdP.SecretContext("sharedSecret")); err != nil {
 			return err
 		}
-		return merge("clientSecret", &in.IdP.ClientSecret, oldClient, IdPSecretContext(in.IdP.IdPID, "clientSecret"))
+		return merge("clientSecret", &in.IdP.ClientSecret, oldClient, in.IdP.SecretContext("clientSecret"))
 	}
 	return nil
 }
