@@ -15,7 +15,6 @@ import (
 	"github.com/mpassid/mpassid/internal/store"
 )
 
-
 // Export returns every active integration in the national shape, each list
 // in id order. Secrets are masked.
 func Export(ctx context.Context, st store.Integrations) (*Bundle, error) {
