@@ -45,6 +45,8 @@ func commands() []command {
 		{name: "dev", summary: "run everything locally on embedded SQLite with demo data", run: runDev},
 		{name: "migrate", summary: "bring the database schema up to date", run: runMigrate},
 		{name: "orgsync", summary: "synchronise the organisation registry from Organisaatiopalvelu now", run: runOrgsync},
+		{name: "import", summary: "import integrations from the national export JSON", run: runImport},
+		{name: "export", summary: "export integrations as the national export JSON", run: runExport},
 		{name: "version", summary: "print the version", run: runVersion},
 	}
 }
@@ -117,13 +119,22 @@ func newFlagSet(env *environment, name, synopsis, description string) *flag.Flag
 	return fs
 }
 
-// parseFlags parses args and turns flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlagsWithArgs parses args, turning flag errors into usage errors,
+// and returns the positional arguments.
+func parseFlagsWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, err
 		}
-		return usageError{err}
+		return nil, usageError{err}
+	}
+	return fs.Args(), nil
+}
+
+// parseFlags parses args of a command that takes no positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if _, err := parseFlagsWithArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
