@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 
 	a.metrics = newMetrics()
+	a.metrics.MustRegister(newExpiryCollector(a))
 	a.handler = a.routes()
 	return a, nil
 }

@@ -235,3 +235,35 @@ func TestSAMLLoginAndLogoutThroughTestSource(t *testing.T) {
 		t.Errorf("after logout the broker still had a session (status %d): %s", resp.StatusCode, page)
 	}
 }
+
+// The expiry metric counts an integration whose certificate expires soon.
+func TestExpiryMetric(t *testing.T) {
+	a, base := startDev(t)
+	ctx := context.Background()
+	in, err := a.Store().GetIntegration(ctx, 4000001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	soon := time.Now().Add(72 * time.Hour)
+	in.IdP.SigningCertificateValidUntil = &soon
+	if _, err := a.Store().UpdateIntegration(ctx, in, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.broker.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, body := newBrowser(t).get(base + "/metrics")
+	if !strings.Contains(body, `mpassid_integration_expiries{expired="false",what="signingCertificate"} 1`) {
+		t.Errorf("expiry not in metrics:\n%s", grepLines(body, "mpassid_integration_expiries"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -33,7 +33,13 @@ type Catalog struct {
 	// sources are the active IdP integrations in id order.
 	sources []*model.Integration
 	sets    map[int64]*model.Integration
+	// active are all active integrations, for reports.
+	active []*model.Integration
 }
+
+// Active returns every active integration of the snapshot. The slice and the
+// integrations are shared: callers must not modify them.
+func (c *Catalog) Active() []*model.Integration { return c.active }
 
 // NewCatalog builds a snapshot from every integration; inactive ones are
 // left out.
@@ -54,6 +60,7 @@ func NewCatalog(version int64, all []*model.Integration) *Catalog {
 		if !in.Active() {
 			continue
 		}
+		c.active = append(c.active, in)
 		switch {
 		case in.Role == model.RoleSP && in.SP != nil:
 			svc := &Service{Integration: in, Set: c.sets[in.SP.SetID]}
