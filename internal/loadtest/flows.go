@@ -1,0 +1,377 @@
+package loadtest
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// source is where a login authenticates.
+type source struct {
+	name     string // SourceTest, ...
+	flowName string // for acr_values / RequestedAuthnContext
+	id       string // integration id, for the selection page
+}
+
+// vu is one virtual user: a browser, the service's back-channel client and
+// reusable buffers.
+type vu struct {
+	b   *browser
+	api *http.Client // the service's own calls (token, userinfo): no cookies
+	buf bytes.Buffer
+	fw  *flate.Writer
+}
+
+func newVU(r *runner, n int) *vu {
+	b := newBrowser(r, n)
+	v := &vu{b: b, api: &http.Client{Transport: b.rt, Timeout: r.opts.RequestTimeout}}
+	v.fw, _ = flate.NewWriter(io.Discard, flate.BestSpeed) // never fails for a valid level
+	return v
+}
+
+// walk plays the browser from page p until done says the login reached
+// the service: it picks the test user, the source on the selection page,
+// and submits the auto-posting forms of the broker and the upstream IdPs.
+func (r *runner) walk(ctx context.Context, v *vu, p *page, src *source, done func(*page) bool) (*page, error) {
+	for range 12 {
+		if done(p) {
+			return p, nil
+		}
+		step := stepOf(p.url)
+		if p.status != http.StatusOK {
+			return nil, httpStatusError(step, p)
+		}
+		f, ok := postForm(p)
+		if !ok {
+			return nil, newError(step, "unexpected page", errors.New(snippet(p.body)))
+		}
+		switch {
+		case strings.Contains(f.body, `name="user"`):
+			user, ok := testUserValue(f.body, r.opts.TestUser)
+			if !ok {
+				return nil, newError(step, "test user not offered", fmt.Errorf("user %q", r.opts.TestUser))
+			}
+			f.fields.Set("user", user)
+		case strings.Contains(f.body, `name="source"`):
+			if !hasSource(f.body, src.id) {
+				return nil, newError(step, "source not offered", fmt.Errorf("source %s (%s)", src.id, src.name))
+			}
+			f.fields.Set("source", src.id)
+		}
+		var err error
+		if p, err = v.b.post(ctx, f.action, f.fields, stepOf(mustParse(f.action))); err != nil {
+			return nil, err
+		}
+	}
+	return nil, newError("browser", "too many pages", nil)
+}
+
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		return &url.URL{Path: "?"}
+	}
+	return u
+}
+
+// stepOf names the step a URL belongs to, for error kinds.
+func stepOf(u *url.URL) string {
+	p := u.Path
+	switch {
+	case strings.HasSuffix(p, "/authorize") && strings.HasPrefix(p, "/idp/"):
+		return "oidc authorize"
+	case strings.HasPrefix(p, "/idp/profile/SAML2/"):
+		return "saml sso"
+	case strings.HasPrefix(p, "/login/select"):
+		return "selection page"
+	case strings.HasPrefix(p, "/login/callback/"):
+		return "broker callback"
+	case strings.HasPrefix(p, "/testidp"):
+		return "test source"
+	case p == "/sso" || p == "/authorize":
+		return "upstream idp"
+	}
+	return "page " + p
+}
+
+// random returns n random bytes in base64url.
+func random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// oidcLogin runs one OpenID Connect login: authorize, the source, the
+// code at the redirect URI, the token request, the ID token verified and
+// userinfo.
+func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
+	state, nonce, verifier := random(16), random(16), random(32)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {r.reg.clientID}, "redirect_uri": {r.redirectURI},
+		"scope": {"openid profile"}, "state": {state}, "nonce": {nonce},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	if !r.opts.NoHint {
+		q.Set("acr_values", authnSource+src.flowName)
+	}
+	p, err := v.b.get(ctx, r.oidc.authorize+"?"+q.Encode(), "oidc authorize")
+	if err != nil {
+		return err
+	}
+	p, err = r.walk(ctx, v, p, src, func(p *page) bool {
+		return p.status/100 == 3 && strings.HasPrefix(p.location, r.redirectURI)
+	})
+	if err != nil {
+		return err
+	}
+	loc, err := url.Parse(p.location)
+	if err != nil {
+		return newError("oidc redirect", "bad Location", err)
+	}
+	lq := loc.Query()
+	if e := lq.Get("error"); e != "" {
+		return newError("oidc redirect", "error="+e, errors.New(lq.Get("error_description")))
+	}
+	if lq.Get("state") != state {
+		return newError("oidc redirect", "state mismatch", nil)
+	}
+	code := lq.Get("code")
+	if code == "" {
+		return newError("oidc redirect", "no code", nil)
+	}
+
+	// The service's back channel.
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.redirectURI}, "code_verifier": {verifier}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.oidc.token, strings.NewReader(form.Encode()))
+	if err != nil {
+		return newError("oidc token", "bad request", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(r.reg.clientID), url.QueryEscape(r.reg.clientSecret))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+		Error       string `json:"error"`
+	}
+	status, err := r.callJSON(v.api, req, &tok, "oidc token")
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK || tok.AccessToken == "" || tok.IDToken == "" {
+		return newError("oidc token", fmt.Sprintf("HTTP %d %s", status, tok.Error), nil)
+	}
+	idt, err := r.oidc.verifier.Verify(ctx, tok.IDToken)
+	if err != nil {
+		return newError("oidc id token", "does not verify", err)
+	}
+	if idt.Nonce != nonce {
+		return newError("oidc id token", "nonce mismatch", nil)
+	}
+	if !strings.HasPrefix(idt.Subject, "MPASSOID.") {
+		return newError("oidc id token", "subject is not an MPASSid uid", fmt.Errorf("sub %q", idt.Subject))
+	}
+
+	req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.oidc.userinfo, nil)
+	if err != nil {
+		return newError("oidc userinfo", "bad request", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	var ui struct {
+		Sub string `json:"sub"`
+	}
+	status, err = r.callJSON(v.api, req, &ui, "oidc userinfo")
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK || ui.Sub != idt.Subject {
+		return newError("oidc userinfo", fmt.Sprintf("HTTP %d or another subject", status), nil)
+	}
+	return nil
+}
+
+// callJSON does a back-channel request and decodes its JSON answer.
+func (r *runner) callJSON(c *http.Client, req *http.Request, out any, step string) (int, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, transportError(step, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return 0, transportError(step, err)
+	}
+	if err := json.Unmarshal(data, out); err != nil && resp.StatusCode == http.StatusOK {
+		return resp.StatusCode, newError(step, "answer is not JSON", err)
+	}
+	return resp.StatusCode, nil
+}
+
+// oidcEndpoints are the broker's OpenID provider as discovered.
+type oidcEndpoints struct {
+	issuer, authorize, token, userinfo, jwks string
+	verifier                                 *gooidc.IDTokenVerifier
+}
+
+// samlSP is the tool's SAML service provider.
+type samlSP struct {
+	kp       *keyPair
+	entityID string
+	acs      string
+}
+
+// samlIdPInfo is the broker's SAML IdP as its metadata describes it.
+type samlIdPInfo struct {
+	entityID string
+	sso      string // HTTP-Redirect SSO endpoint
+	certs    []*x509.Certificate
+}
+
+// samlLogin runs one SAML login: a signed HTTP-Redirect AuthnRequest, the
+// source, and the broker's signed Response verified.
+func (r *runner) samlLogin(ctx context.Context, v *vu, src *source) error {
+	id := randomID()
+	now := time.Now().UTC()
+	var rac string
+	if !r.opts.NoHint {
+		rac = `<samlp:RequestedAuthnContext Comparison="exact"><saml:AuthnContextClassRef>` + authnSource + html.EscapeString(src.flowName) + `</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>`
+	}
+	xml := `<samlp:AuthnRequest xmlns:samlp="` + nsProtocol + `" xmlns:saml="` + nsAssertion + `" ID="` + id +
+		`" Version="2.0" IssueInstant="` + now.Format("2006-01-02T15:04:05Z") + `" Destination="` + html.EscapeString(r.idp.sso) +
+		`" AssertionConsumerServiceURL="` + html.EscapeString(r.sp.acs) + `" ProtocolBinding="` + bindingPOST + `"><saml:Issuer>` +
+		html.EscapeString(r.sp.entityID) + `</saml:Issuer>` + rac + `</samlp:AuthnRequest>`
+	v.buf.Reset()
+	v.fw.Reset(&v.buf)
+	if _, err := io.WriteString(v.fw, xml); err != nil {
+		return newError("saml request", "deflate", err)
+	}
+	if err := v.fw.Close(); err != nil {
+		return newError("saml request", "deflate", err)
+	}
+	relayState := random(12)
+	signed := "SAMLRequest=" + url.QueryEscape(base64.StdEncoding.EncodeToString(v.buf.Bytes())) +
+		"&RelayState=" + url.QueryEscape(relayState) + "&SigAlg=" + url.QueryEscape(sigECDSASHA256)
+	digest := sha256.Sum256([]byte(signed))
+	sig, err := ecdsa.SignASN1(rand.Reader, r.sp.kp.key, digest[:])
+	if err != nil {
+		return newError("saml request", "sign", err)
+	}
+	target := r.idp.sso + "?" + signed + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
+	p, err := v.b.get(ctx, target, "saml sso")
+	if err != nil {
+		return err
+	}
+	var f *form
+	_, err = r.walk(ctx, v, p, src, func(p *page) bool {
+		if p.status != http.StatusOK {
+			return false
+		}
+		var ok bool
+		f, ok = postForm(p)
+		return ok && f.action == r.sp.acs
+	})
+	if err != nil {
+		return err
+	}
+	if f.fields.Get("RelayState") != relayState {
+		return newError("saml response", "RelayState mismatch", nil)
+	}
+	return r.verifySAMLResponse(f.fields.Get("SAMLResponse"), id, now)
+}
+
+// verifySAMLResponse checks the broker's answer as a careful SP would:
+// success status, addressed to this SP for this request, the assertion
+// signed by a certificate of the broker's metadata, the audience, the
+// subject confirmation, and an MPASSid uid among the attributes.
+func (r *runner) verifySAMLResponse(b64, requestID string, now time.Time) error {
+	const step = "saml response"
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return newError(step, "not base64", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		return newError(step, "not XML", err)
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
+		return newError(step, "not a Response", nil)
+	}
+	if sc := root.FindElement("./Status/StatusCode"); sc == nil || sc.SelectAttrValue("Value", "") != statusSuccess {
+		code := ""
+		if sc != nil {
+			code = sc.SelectAttrValue("Value", "")
+			if sub := sc.SelectElement("StatusCode"); sub != nil {
+				code += " / " + sub.SelectAttrValue("Value", "")
+			}
+		}
+		return newError(step, "status "+strings.TrimPrefix(code, "urn:oasis:names:tc:SAML:2.0:status:"), nil)
+	}
+	if root.SelectAttrValue("Destination", "") != r.sp.acs || root.SelectAttrValue("InResponseTo", "") != requestID {
+		return newError(step, "Destination or InResponseTo wrong", nil)
+	}
+	var assertion *etree.Element
+	for _, ch := range root.ChildElements() {
+		switch {
+		case ch.Tag == "Assertion" && ch.NamespaceURI() == nsAssertion:
+			if assertion != nil {
+				return newError(step, "several assertions", nil)
+			}
+			assertion = ch
+		case ch.Tag == "EncryptedAssertion":
+			return newError(step, "encrypted assertion (no encryption certificate was registered)", nil)
+		}
+	}
+	if assertion == nil {
+		return newError(step, "no assertion", nil)
+	}
+	vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: r.idp.certs})
+	vc.IdAttribute = "ID"
+	signedA, err := vc.Validate(assertion)
+	if err != nil {
+		return newError(step, "assertion signature does not verify", err)
+	}
+	if is := signedA.SelectElement("Issuer"); is == nil || strings.TrimSpace(is.Text()) != r.idp.entityID {
+		return newError(step, "assertion issuer is not the broker", nil)
+	}
+	scd := signedA.FindElement("./Subject/SubjectConfirmation/SubjectConfirmationData")
+	if scd == nil || scd.SelectAttrValue("InResponseTo", "") != requestID || scd.SelectAttrValue("Recipient", "") != r.sp.acs {
+		return newError(step, "subject confirmation wrong", nil)
+	}
+	if t, err := time.Parse(time.RFC3339, scd.SelectAttrValue("NotOnOrAfter", "")); err != nil || !now.Before(t) {
+		return newError(step, "subject confirmation expired", err)
+	}
+	if aud := signedA.FindElement("./Conditions/AudienceRestriction/Audience"); aud == nil || strings.TrimSpace(aud.Text()) != r.sp.entityID {
+		return newError(step, "audience is not this service", nil)
+	}
+	uid := false
+	for _, at := range signedA.FindElements("./AttributeStatement/Attribute") {
+		if at.SelectAttrValue("Name", "") == "urn:mpass.id:uid" {
+			if v := at.SelectElement("AttributeValue"); v != nil && strings.HasPrefix(v.Text(), "MPASSOID.") {
+				uid = true
+			}
+		}
+	}
+	if !uid {
+		return newError(step, "no urn:mpass.id:uid", nil)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpassid/mpassid/internal/app"
+	"github.com/mpassid/mpassid/internal/config"
+	"github.com/mpassid/mpassid/internal/keys"
+	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/registry"
+	"github.com/mpassid/mpassid/internal/registry/fakeopas"
+	"github.com/mpassid/mpassid/internal/store"
+)
+
+// startDev runs a whole dev instance (SQLite, demo registry and
+// integrations) on a free loopback port and returns it with its base URL.
+// A copy of internal/app's e2e helper.
+func startDev(t testing.TB) (*app.App, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	if _, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadDev("", nil, dir, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Configuration changes (the tool's registrations) are picked up fast.
+	cfg.Broker.ConfigPollInterval = 200 * time.Millisecond
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	src, err := registry.NewClient("http://organisaatio.invalid/", "test", fakeopas.HTTPClient(fakeopas.Generate(1, fakeopas.SizeDemo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, log, app.WithRegistrySource(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return a, cfg.Server.PublicURL
+}
+
+// The tool completes logins of both flows through the test source and
+// through its own upstream SAML IdP and OpenID provider, with zero errors,
+// and cleans up after itself.
+func TestLoginsAgainstDevInstance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole instance")
+	}
+	a, base := startDev(t)
+	cases := []struct {
+		name    string
+		flows   []string
+		sources []string
+		count   int
+		noHint  bool
+	}{
+		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false},
+		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false},
+		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false},
+		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var progress bytes.Buffer
+			rep, err := Run(context.Background(), Options{
+				Targets: []string{base}, Flows: tc.flows, Sources: tc.sources, NoHint: tc.noHint,
+				Concurrency: 4, Count: tc.count, Duration: time.Minute,
+				AdminToken: a.Demo().AdminToken, ReadyTimeout: 20 * time.Second, ProgressInterval: 100 * time.Millisecond,
+			}, &progress)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, progress.String())
+			}
+			var out strings.Builder
+			rep.Format(&out)
+			t.Log("\n" + out.String())
+			if rep.Errors != 0 || rep.Logins != tc.count {
+				t.Errorf("want %d logins and no errors, got %d logins, %d errors: %v", tc.count, rep.Logins, rep.Errors, rep.ErrorKinds)
+			}
+			for _, f := range tc.flows {
+				if rep.PerFlow[f].Logins == 0 {
+					t.Errorf("no %s logins", f)
+				}
+			}
+		})
+	}
+	// Everything the tool registered is inactive again.
+	active, _, err := a.Store().ListIntegrations(context.Background(), store.IntegrationFilter{Status: model.StatusActive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range active {
+		if strings.HasPrefix(strings.ToLower(in.Name()), "mpassid loadtest") || strings.HasPrefix(in.Name(), "Loadtest") {
+			t.Errorf("integration %d %q is still active", in.ID, in.Name())
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// snapshot is the counters read before and after the measured run.
+type snapshot struct {
+	serverCPU map[int]time.Duration
+	toolCPU   time.Duration
+	commits   int64 // -1: unknown
+}
+
+func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
+	s := &snapshot{serverCPU: map[int]time.Duration{}, commits: -1}
+	for _, pid := range r.opts.PIDs {
+		d, err := processCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		s.serverCPU[pid] = d
+	}
+	s.toolCPU = selfCPU()
+	switch {
+	case r.opts.CommitCounter != nil:
+		s.commits = r.opts.CommitCounter()
+	case r.opts.PostgresDSN != "":
+		n, err := pgCommits(ctx, r.opts.PostgresDSN)
+		if err != nil {
+			return nil, err
+		}
+		s.commits = n
+	}
+	return s, nil
+}
+
+// processCPU returns the user plus system CPU time of a process so far.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("server CPU of pid %d: %w", pid, err)
+	}
+	// The command name may hold spaces; the fields after it are fixed.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("server CPU of pid %d: unreadable /proc stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("server CPU of pid %d: short /proc stat", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("server CPU of pid %d: unreadable utime/stime", pid)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// peakRSS returns a process's peak resident set size (VmHWM) in bytes.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("peak memory of pid %d: %w", pid, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("peak memory of pid %d: %w", pid, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("peak memory of pid %d: no VmHWM", pid)
+}
+
+// selfCPU returns this process's user plus system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pgCommits returns the committed transactions of the DSN's database. The
+// statistics are flushed by the server's backends about once a second, so
+// the caller waits before the second reading.
+func pgCommits(ctx context.Context, dsn string) (int64, error) {
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, fmt.Errorf("connect to PostgreSQL for pg_stat_database: %w", err)
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var n int64
+	if err := c.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read pg_stat_database: %w", err)
+	}
+	return n, nil
+}
+
+// FlowStats are the figures of one flow.
+type FlowStats struct {
+	Logins, Errors int
+	P50, P95, P99  time.Duration
+	Max            time.Duration
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Targets     []string
+	Flows       []string
+	Sources     []string
+	Concurrency int
+	Elapsed     time.Duration
+	// Logins completed and verified; Errors failed; Abandoned were cut off
+	// by the end of the run (not counted as either).
+	Logins, Errors, Abandoned int
+	LoginsPerSecond           float64
+	P50, P95, P99, Max        time.Duration
+	PerFlow                   map[string]*FlowStats
+	ErrorKinds                map[string]int
+	ErrorExamples             []string
+	// ServerCPU is the CPU time of the given server processes during the
+	// run (-1 without --pid); per login over successful logins.
+	ServerCPU         time.Duration
+	ServerCPUPerLogin time.Duration
+	ServerPeakRSS     map[int]int64
+	// DBWrites are database commits during the run (-1 unknown), with the
+	// source of the figure.
+	DBWrites         int64
+	DBWritesPerLogin float64
+	DBWritesSource   string
+	// ToolCPU is this process's CPU time during the run. When the server
+	// runs in this process it includes the server's.
+	ToolCPU         time.Duration
+	ToolCPUPerLogin time.Duration
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, after *snapshot) *Report {
+	rep := &Report{
+		Flows: r.opts.Flows, Sources: r.opts.Sources, Concurrency: r.opts.Concurrency, Elapsed: elapsed,
+		PerFlow: map[string]*FlowStats{}, ErrorKinds: map[string]int{}, ServerCPU: -1, DBWrites: -1,
+		ServerPeakRSS: map[int]int64{},
+	}
+	for _, t := range r.targets {
+		rep.Targets = append(rep.Targets, origin(t))
+	}
+	var all []time.Duration
+	for _, f := range r.opts.Flows {
+		var lat []time.Duration
+		fs := &FlowStats{}
+		for _, ws := range stats {
+			lat = append(lat, ws.latencies[f]...)
+			fs.Errors += ws.failed[f]
+		}
+		slices.Sort(lat)
+		fs.Logins = len(lat)
+		fs.P50, fs.P95, fs.P99 = percentile(lat, .50), percentile(lat, .95), percentile(lat, .99)
+		if len(lat) > 0 {
+			fs.Max = lat[len(lat)-1]
+		}
+		rep.PerFlow[f] = fs
+		all = append(all, lat...)
+	}
+	for _, ws := range stats {
+		rep.Errors += sumValues(ws.failed)
+		rep.Abandoned += ws.abandoned
+		for k, n := range ws.errors {
+			rep.ErrorKinds[k] += n
+		}
+		for _, e := range ws.examples {
+			if len(rep.ErrorExamples) < 5 {
+				rep.ErrorExamples = append(rep.ErrorExamples, e)
+			}
+		}
+	}
+	slices.Sort(all)
+	rep.Logins = len(all)
+	rep.P50, rep.P95, rep.P99 = percentile(all, .50), percentile(all, .95), percentile(all, .99)
+	if len(all) > 0 {
+		rep.Max = all[len(all)-1]
+	}
+	rep.LoginsPerSecond = float64(rep.Logins) / elapsed.Seconds()
+	per := func(d time.Duration) time.Duration {
+		if rep.Logins == 0 {
+			return 0
+		}
+		return d / time.Duration(rep.Logins)
+	}
+	if len(r.opts.PIDs) > 0 {
+		rep.ServerCPU = 0
+		for _, pid := range r.opts.PIDs {
+			rep.ServerCPU += after.serverCPU[pid] - before.serverCPU[pid]
+			if rss, err := peakRSS(pid); err == nil {
+				rep.ServerPeakRSS[pid] = rss
+			}
+		}
+		rep.ServerCPUPerLogin = per(rep.ServerCPU)
+	}
+	rep.ToolCPU = after.toolCPU - before.toolCPU
+	rep.ToolCPUPerLogin = per(rep.ToolCPU)
+	switch {
+	case r.opts.CommitCounter != nil:
+		rep.DBWritesSource = "SQLite commits (commit hook in this process)"
+	case r.opts.PostgresDSN != "":
+		rep.DBWritesSource = "pg_stat_database.xact_commit"
+	default:
+		rep.DBWritesSource = "unknown: the server exports no write counter; give --pg-dsn for PostgreSQL, or run the in-process benchmark for SQLite (see docs/performance.md)"
+	}
+	if before.commits >= 0 && after.commits >= 0 {
+		rep.DBWrites = after.commits - before.commits
+		if rep.Logins > 0 {
+			rep.DBWritesPerLogin = float64(rep.DBWrites) / float64(rep.Logins)
+		}
+	}
+	return rep
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
+// Format writes the report for people.
+func (rep *Report) Format(w io.Writer) {
+	fmt.Fprintf(w, "targets:      %s\n", strings.Join(rep.Targets, " "))
+	fmt.Fprintf(w, "flows:        %s   sources: %s   virtual users: %d   elapsed: %.1f s\n",
+		strings.Join(rep.Flows, ","), strings.Join(rep.Sources, ","), rep.Concurrency, rep.Elapsed.Seconds())
+	fmt.Fprintf(w, "logins:       %d completed and verified, %d errors, %d cut off at the end\n", rep.Logins, rep.Errors, rep.Abandoned)
+	fmt.Fprintf(w, "throughput:   %.1f logins/s\n", rep.LoginsPerSecond)
+	fmt.Fprintf(w, "latency:      p50 %s  p95 %s  p99 %s  max %s\n", ms(rep.P50), ms(rep.P95), ms(rep.P99), ms(rep.Max))
+	if len(rep.Flows) > 1 {
+		for _, f := range rep.Flows {
+			fs := rep.PerFlow[f]
+			fmt.Fprintf(w, "  %-5s       %d logins (%.1f/s), %d errors, p50 %s  p95 %s  p99 %s\n", f, fs.Logins,
+				float64(fs.Logins)/rep.Elapsed.Seconds(), fs.Errors, ms(fs.P50), ms(fs.P95), ms(fs.P99))
+		}
+	}
+	if rep.ServerCPU >= 0 {
+		fmt.Fprintf(w, "server CPU:   %.2f s, %s per login\n", rep.ServerCPU.Seconds(), ms(rep.ServerCPUPerLogin))
+		for pid, rss := range rep.ServerPeakRSS {
+			fmt.Fprintf(w, "server RSS:   pid %d peak %d MB\n", pid, rss>>20)
+		}
+	} else {
+		fmt.Fprintln(w, "server CPU:   not measured (give --pid of the server processes on this machine)")
+	}
+	if rep.DBWrites >= 0 {
+		fmt.Fprintf(w, "DB writes:    %d, %.2f per login (%s)\n", rep.DBWrites, rep.DBWritesPerLogin, rep.DBWritesSource)
+	} else {
+		fmt.Fprintf(w, "DB writes:    %s\n", rep.DBWritesSource)
+	}
+	fmt.Fprintf(w, "tool CPU:     %.2f s, %s per login\n", rep.ToolCPU.Seconds(), ms(rep.ToolCPUPerLogin))
+	if len(rep.ErrorKinds) > 0 {
+		fmt.Fprintln(w, "errors by kind:")
+		kinds := make([]string, 0, len(rep.ErrorKinds))
+		for k := range rep.ErrorKinds {
+			kinds = append(kinds, k)
+		}
+		slices.SortFunc(kinds, func(a, b string) int { return rep.ErrorKinds[b] - rep.ErrorKinds[a] })
+		for _, k := range kinds {
+			fmt.Fprintf(w, "  %6d  %s\n", rep.ErrorKinds[k], k)
+		}
+		fmt.Fprintln(w, "examples:")
+		for _, e := range rep.ErrorExamples {
+			fmt.Fprintf(w, "  %s\n", snippet(e))
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package loadtest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// oidcOP is the minimal upstream OpenID provider: discovery, JWKS, an
+// authorization endpoint that logs a new test pupil in at once, a token
+// endpoint (client secret, PKCE) issuing ES256 ID tokens, and userinfo. The
+// broker reaches it over loopback HTTP; virtual users reach its
+// authorization endpoint in-process.
+type oidcOP struct {
+	issuer       string
+	flowName     string
+	clientID     string
+	clientSecret string
+	kid          string
+	signer       jose.Signer
+	jwks         []byte
+	srv          *http.Server
+	users        atomic.Uint64
+
+	mu     sync.Mutex
+	codes  map[string]*opGrant
+	tokens map[string]*opGrant
+}
+
+// opGrant is one login at the OP, by code and then by access token.
+type opGrant struct {
+	created       time.Time
+	redirectURI   string
+	nonce         string
+	codeChallenge string
+	n             uint64
+}
+
+// opEntryTTL is how long an unused code or access token is kept.
+const opEntryTTL = 5 * time.Minute
+
+func startOIDCOP(runID string) (*oidcOP, error) {
+	kp, err := newKeyPair("mpassid loadtest upstream OP")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("upstream OP: listen: %w", err)
+	}
+	op := &oidcOP{
+		issuer: "http://" + ln.Addr().String(), flowName: "LoadtestOIDC" + runID,
+		clientID: "mpassid-loadtest-" + runID, clientSecret: randomToken(),
+		kid: "lt-" + runID, codes: map[string]*opGrant{}, tokens: map[string]*opGrant{},
+	}
+	op.signer, err = jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: kp.key, KeyID: op.kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("upstream OP: signer: %w", err)
+	}
+	op.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &kp.key.PublicKey, KeyID: op.kid, Algorithm: string(jose.ES256), Use: "sig"}}})
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("upstream OP: JWKS: %w", err)
+	}
+	op.srv = &http.Server{Handler: op, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = op.srv.Serve(ln) }()
+	return op, nil
+}
+
+func (op *oidcOP) close() { _ = op.srv.Close() }
+
+func (op *oidcOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/.well-known/openid-configuration":
+		writeJSONAnswer(w, http.StatusOK, map[string]any{
+			"issuer":                                op.issuer,
+			"authorization_endpoint":                op.issuer + "/authorize",
+			"token_endpoint":                        op.issuer + "/token",
+			"userinfo_endpoint":                     op.issuer + "/userinfo",
+			"jwks_uri":                              op.issuer + "/jwks",
+			"response_types_supported":              []string{"code"},
+			"subject_types_supported":               []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"ES256"},
+			"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+			"code_challenge_methods_supported":      []string{"S256"},
+			"scopes_supported":                      []string{"openid", "profile", "email"},
+		})
+	case "/jwks":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(op.jwks)
+	case "/authorize":
+		op.authorize(w, r)
+	case "/token":
+		op.token(w, r)
+	case "/userinfo":
+		op.userinfo(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func writeJSONAnswer(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (op *oidcOP) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	redirect := q.Get("redirect_uri")
+	if q.Get("client_id") != op.clientID || redirect == "" || q.Get("response_type") != "code" {
+		http.Error(w, "upstream OP: bad authorization request", http.StatusBadRequest)
+		return
+	}
+	if m := q.Get("code_challenge_method"); m != "" && m != "S256" {
+		http.Error(w, "upstream OP: code_challenge_method must be S256", http.StatusBadRequest)
+		return
+	}
+	code := randomToken()
+	g := &opGrant{created: time.Now(), redirectURI: redirect, nonce: q.Get("nonce"), codeChallenge: q.Get("code_challenge"), n: op.users.Add(1)}
+	op.mu.Lock()
+	op.sweepLocked(g.created)
+	op.codes[code] = g
+	op.mu.Unlock()
+	u, err := url.Parse(redirect)
+	if err != nil {
+		http.Error(w, "upstream OP: bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	v := u.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	u.RawQuery = v.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// sweepLocked forgets codes and tokens nobody came for.
+func (op *oidcOP) sweepLocked(now time.Time) {
+	if len(op.codes)+len(op.tokens) < 10000 {
+		return
+	}
+	for _, m := range []map[string]*opGrant{op.codes, op.tokens} {
+		for k, g := range m {
+			if now.Sub(g.created) > opEntryTTL {
+				delete(m, k)
+			}
+		}
+	}
+}
+
+func (op *oidcOP) tokenError(w http.ResponseWriter, code string) {
+	writeJSONAnswer(w, http.StatusBadRequest, map[string]string{"error": code})
+}
+
+func (op *oidcOP) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		op.tokenError(w, "invalid_request")
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if ok {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id != op.clientID || subtle.ConstantTimeCompare([]byte(secret), []byte(op.clientSecret)) != 1 {
+		writeJSONAnswer(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	if r.PostForm.Get("grant_type") != "authorization_code" {
+		op.tokenError(w, "unsupported_grant_type")
+		return
+	}
+	op.mu.Lock()
+	g := op.codes[r.PostForm.Get("code")]
+	delete(op.codes, r.PostForm.Get("code"))
+	op.mu.Unlock()
+	if g == nil || time.Since(g.created) > opEntryTTL || r.PostForm.Get("redirect_uri") != g.redirectURI {
+		op.tokenError(w, "invalid_grant")
+		return
+	}
+	if g.codeChallenge != "" {
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != g.codeChallenge {
+			op.tokenError(w, "invalid_grant")
+			return
+		}
+	}
+	now := time.Now()
+	claims := op.claims(g.n)
+	claims["iss"], claims["aud"], claims["iat"], claims["exp"] = op.issuer, op.clientID, now.Unix(), now.Add(5*time.Minute).Unix()
+	if g.nonce != "" {
+		claims["nonce"] = g.nonce
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		op.tokenError(w, "server_error")
+		return
+	}
+	jws, err := op.signer.Sign(payload)
+	if err != nil {
+		op.tokenError(w, "server_error")
+		return
+	}
+	idt, err := jws.CompactSerialize()
+	if err != nil {
+		op.tokenError(w, "server_error")
+		return
+	}
+	access := randomToken()
+	op.mu.Lock()
+	op.tokens[access] = &opGrant{created: now, n: g.n}
+	op.mu.Unlock()
+	writeJSONAnswer(w, http.StatusOK, map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 300, "id_token": idt})
+}
+
+func (op *oidcOP) userinfo(w http.ResponseWriter, r *http.Request) {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	op.mu.Lock()
+	g := op.tokens[tok]
+	delete(op.tokens, tok)
+	op.mu.Unlock()
+	if g == nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	writeJSONAnswer(w, http.StatusOK, op.claims(g.n))
+}
+
+// claims are the n-th test pupil's claims, named as the data model's
+// sources (the default user-attribute mapping).
+func (op *oidcOP) claims(n uint64) map[string]any {
+	c := map[string]any{"sub": fmt.Sprintf("loadtest-%d", n)}
+	for _, a := range pupilAttributes(n) {
+		if len(a.values) == 1 && a.name != "roles" && a.name != "schoolIds" && a.name != "groups" {
+			c[a.name] = a.values[0]
+		} else {
+			c[a.name] = a.values
+		}
+	}
+	return c
+}
+
+// randomToken returns 32 random bytes in base64url.
+func randomToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
