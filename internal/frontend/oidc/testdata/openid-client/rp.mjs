@@ -7,8 +7,8 @@
 // Configuration comes from the environment: ISSUER, CLIENT_ID, REDIRECT_URI,
 // AUTH (none | client_secret_basic | private_key_jwt), CLIENT_SECRET, and
 // CLIENT_JWK (the private key of private_key_jwt as a JWK with kid).
-// The browser is simulated with fetch and redirect: 'manual', since the
-// test's broker logs the user in without a page.
+// The browser is simulated with fetch and redirect: 'manual' when the
+// test's broker logs the user in without a page (see BROWSER below).
 import * as client from 'openid-client';
 
 const env = (name) => {
@@ -59,9 +59,31 @@ const authUrl = client.buildAuthorizationUrl(config, {
   max_age: '3600',
 });
 
-const resp = await fetch(authUrl, { redirect: 'manual' });
-const location = resp.headers.get('location');
-if (!location) throw new Error(`authorization endpoint answered ${resp.status} without a redirect`);
+// With BROWSER=external a real login page stands between the authorization
+// request and the callback (the broker's school selection and test source):
+// the script prints the authorization URL as a JSON line and reads the
+// callback URL the browser ended at from standard input.
+let location;
+if (process.env.BROWSER === 'external') {
+  process.stdout.write(JSON.stringify({ authorize: authUrl.href }) + '\n');
+  location = await new Promise((resolve, reject) => {
+    let buf = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        process.stdin.pause();
+        resolve(buf.slice(0, nl).trim());
+      }
+    });
+    process.stdin.on('end', () => reject(new Error('no callback URL on standard input')));
+  });
+} else {
+  const resp = await fetch(authUrl, { redirect: 'manual' });
+  location = resp.headers.get('location');
+  if (!location) throw new Error(`authorization endpoint answered ${resp.status} without a redirect`);
+}
 
 const tokens = await client.authorizationCodeGrant(config, new URL(location), {
   pkceCodeVerifier: verifier,
