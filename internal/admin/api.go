@@ -36,7 +36,13 @@ type Config struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
-	GroupsClaim  string
+	// CASURL is the CAS 3.0 server (the national staff login) offered as an
+	// alternative sign-in at /auth/cas/login; empty turns it off.
+	CASURL string
+	// CASGroupsAttribute is the CAS attribute that lists the role groups
+	// (default "roles").
+	CASGroupsAttribute string
+	GroupsClaim        string
 	// SessionLifetime bounds a browser session (default 8 h).
 	SessionLifetime time.Duration
 
@@ -111,6 +117,9 @@ func New(cfg Config, deps Deps) (*API, error) {
 	if cfg.GroupsClaim == "" {
 		cfg.GroupsClaim = "groups"
 	}
+	if cfg.CASGroupsAttribute == "" {
+		cfg.CASGroupsAttribute = "roles"
+	}
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = 8 * time.Hour
 	}
@@ -180,6 +189,8 @@ func (a *API) routes() []route {
 		{"GET", b + "/auth/callback", accessPublic, a.handleCallback},
 		{"POST", b + "/auth/logout", accessPublic, a.handleLogout},
 		{"GET", b + "/auth/me", accessPrincipal, a.handleMe},
+		{"GET", b + "/auth/cas/login", accessPublic, a.handleCASLogin},
+		{"GET", b + "/auth/cas/callback", accessPublic, a.handleCASCallback},
 
 		{"GET", b + "/provisioning/identityproviders", accessProvisioning, a.handleProvisioningIdPs},
 		{"GET", b + "/provisioning/serviceproviders", accessProvisioning, a.handleProvisioningSPs},

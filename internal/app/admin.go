@@ -25,6 +25,8 @@ func (a *App) newAdmin() error {
 		ClientID:              a.cfg.Admin.OIDCClientID,
 		ClientSecret:          a.cfg.Admin.OIDCClientSecret,
 		GroupsClaim:           a.cfg.Admin.GroupsClaim,
+		CASURL:                a.cfg.Admin.CASURL,
+		CASGroupsAttribute:    a.cfg.Admin.CASGroupsAttribute,
 		SessionLifetime:       a.cfg.Broker.SessionLifetime,
 		ProvisioningUser:      a.cfg.Admin.ProvisioningUser,
 		ProvisioningPassword:  a.cfg.Admin.ProvisioningPassword,

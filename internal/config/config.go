@@ -81,6 +81,11 @@ type AdminConfig struct {
 	OIDCClientSecret string `yaml:"oidc_client_secret"`
 	// GroupsClaim names the claim with the role groups.
 	GroupsClaim string `yaml:"groups_claim"`
+	// CASURL is a CAS 3.0 server (the national staff login) offered as an
+	// alternative sign-in; empty turns it off.
+	CASURL string `yaml:"cas_url"`
+	// CASGroupsAttribute is the CAS attribute listing the role groups.
+	CASGroupsAttribute string `yaml:"cas_groups_attribute"`
 	// ProvisioningUser and ProvisioningPassword protect the national
 	// provisioning interface with HTTP Basic; an empty password turns it off.
 	ProvisioningUser     string `yaml:"provisioning_user"`
@@ -253,9 +258,10 @@ func Default() Config {
 			Enabled: true,
 		},
 		Admin: AdminConfig{
-			GroupsClaim:      "groups",
-			ProvisioningUser: "mpassid-provisioning",
-			ExpiryWindow:     30 * 24 * time.Hour,
+			GroupsClaim:        "groups",
+			CASGroupsAttribute: "roles",
+			ProvisioningUser:   "mpassid-provisioning",
+			ExpiryWindow:       30 * 24 * time.Hour,
 		},
 	}
 }

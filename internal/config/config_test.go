@@ -363,7 +363,7 @@ func TestEnvNamesCoverEveryField(t *testing.T) {
 			t.Errorf("no field for %s", want)
 		}
 	}
-	if len(tab.fields) != 43 {
+	if len(tab.fields) != 45 {
 		t.Errorf("%d fields; update this test and config.example.yaml when fields change", len(tab.fields))
 	}
 }

@@ -197,6 +197,11 @@ func (c *Config) Validate() error {
 			v.add("admin.oidc_client_id", "required with admin.oidc_issuer")
 		}
 	}
+	if c.Admin.CASURL != "" {
+		if msg := checkWebURL(c.Admin.CASURL, dev); msg != "" {
+			v.add("admin.cas_url", "%s", msg)
+		}
+	}
 	if c.Admin.GroupsClaim == "" {
 		v.add("admin.groups_claim", "must not be empty")
 	}
