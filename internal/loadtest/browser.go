@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -158,17 +157,10 @@ func (b *browser) post(ctx context.Context, u string, form url.Values, step stri
 	return b.do(req, step)
 }
 
-// Form scraping. The broker's pages are its own templates: a regular
-// expression per construct is enough and far cheaper than an HTML parser.
-var (
-	formRE   = regexp.MustCompile(`(?s)<form\b([^>]*)>(.*?)</form>`)
-	attrRE   = regexp.MustCompile(`\b(method|action)="([^"]*)"`)
-	hiddenRE = regexp.MustCompile(`<input\b[^>]*\btype="hidden"[^>]*>`)
-	nameRE   = regexp.MustCompile(`\bname="([^"]*)"`)
-	valueRE  = regexp.MustCompile(`\bvalue="([^"]*)"`)
-	userRE   = regexp.MustCompile(`<input\b[^>]*\bname="user"[^>]*\bvalue="([^"]*)"`)
-	sourceRE = regexp.MustCompile(`<button\b[^>]*\bname="source"[^>]*\bvalue="([0-9]+)"`)
-)
+// Form scraping. The broker's pages are its own templates, and the
+// SAMLResponse in them is tens of kilobytes: a plain scan for tags and
+// attributes is enough and much cheaper than regular expressions or an
+// HTML parser (the tool shares the machine with the server it measures).
 
 // form is a POST form of a page.
 type form struct {
@@ -177,59 +169,123 @@ type form struct {
 	body   string
 }
 
+// nextTag finds the next start tag <name ...> in s from i, returning its
+// attribute text and the index after it, or -1.
+func nextTag(s, name string, i int) (string, int) {
+	for {
+		j := strings.Index(s[i:], "<"+name)
+		if j < 0 {
+			return "", -1
+		}
+		j += i + 1 + len(name)
+		if j < len(s) && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t' || s[j] == '>' || s[j] == '/') {
+			k := strings.IndexByte(s[j:], '>')
+			if k < 0 {
+				return "", -1
+			}
+			return s[j : j+k], j + k + 1
+		}
+		i = j
+	}
+}
+
+// attrValue returns the (unescaped) value of a double-quoted attribute.
+func attrValue(tag, name string) (string, bool) {
+	key := name + `="`
+	for i := 0; ; {
+		j := strings.Index(tag[i:], key)
+		if j < 0 {
+			return "", false
+		}
+		j += i
+		if j == 0 || tag[j-1] == ' ' || tag[j-1] == '\n' || tag[j-1] == '\t' {
+			v := tag[j+len(key):]
+			k := strings.IndexByte(v, '"')
+			if k < 0 {
+				return "", false
+			}
+			v = v[:k]
+			if strings.IndexByte(v, '&') >= 0 {
+				v = html.UnescapeString(v)
+			}
+			return v, true
+		}
+		i = j + len(key)
+	}
+}
+
 // postForm returns the page's first POST form with its hidden fields, its
 // action resolved against the page's URL.
 func postForm(p *page) (*form, bool) {
-	for _, m := range formRE.FindAllStringSubmatch(p.body, -1) {
-		var method, action string
-		for _, a := range attrRE.FindAllStringSubmatch(m[1], -1) {
-			if a[1] == "method" {
-				method = strings.ToLower(a[2])
-			} else {
-				action = html.UnescapeString(a[2])
-			}
+	s := p.body
+	for i := 0; ; {
+		tag, next := nextTag(s, "form", i)
+		if next < 0 {
+			return nil, false
 		}
-		if method != "post" {
+		end := strings.Index(s[next:], "</form>")
+		if end < 0 {
+			return nil, false
+		}
+		body := s[next : next+end]
+		i = next + end
+		if m, _ := attrValue(tag, "method"); !strings.EqualFold(m, "post") {
 			continue
 		}
-		f := &form{fields: url.Values{}, body: m[2]}
+		f := &form{fields: url.Values{}, body: body}
+		action, _ := attrValue(tag, "action")
 		if u, err := p.url.Parse(action); err == nil {
 			f.action = u.String()
 		}
-		for _, in := range hiddenRE.FindAllString(m[2], -1) {
-			n, v := nameRE.FindStringSubmatch(in), valueRE.FindStringSubmatch(in)
-			if n == nil {
+		for j := 0; ; {
+			in, nj := nextTag(body, "input", j)
+			if nj < 0 {
+				break
+			}
+			j = nj
+			if t, _ := attrValue(in, "type"); t != "hidden" {
 				continue
 			}
-			val := ""
-			if v != nil {
-				val = html.UnescapeString(v[1])
+			if n, ok := attrValue(in, "name"); ok {
+				v, _ := attrValue(in, "value")
+				f.fields.Add(n, v)
 			}
-			f.fields.Add(html.UnescapeString(n[1]), val)
 		}
 		return f, true
 	}
-	return nil, false
 }
 
 // testUserValue returns the radio value of the test source's user (the
 // first one when username is "").
 func testUserValue(body, username string) (string, bool) {
-	for _, m := range userRE.FindAllStringSubmatch(body, -1) {
-		v := html.UnescapeString(m[1])
-		if username == "" || strings.HasPrefix(v, username+".") {
+	for j := 0; ; {
+		in, nj := nextTag(body, "input", j)
+		if nj < 0 {
+			return "", false
+		}
+		j = nj
+		if n, _ := attrValue(in, "name"); n != "user" {
+			continue
+		}
+		if v, ok := attrValue(in, "value"); ok && (username == "" || strings.HasPrefix(v, username+".")) {
 			return v, true
 		}
 	}
-	return "", false
 }
 
 // hasSource reports whether the selection form offers the source id.
 func hasSource(body, id string) bool {
-	for _, m := range sourceRE.FindAllStringSubmatch(body, -1) {
-		if m[1] == id {
+	for j := 0; ; {
+		b, nj := nextTag(body, "button", j)
+		if nj < 0 {
+			return false
+		}
+		j = nj
+		if n, _ := attrValue(b, "name"); n != "source" {
+			continue
+		}
+		if v, _ := attrValue(b, "value"); v == id {
 			return true
 		}
 	}
-	return false
 }

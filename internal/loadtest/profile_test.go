@@ -1,0 +1,101 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// TestServerProfile measures an in-process dev instance under load and
+// writes a CPU profile per flow and source, in which the tool's own
+// goroutines carry the label side=tool, so that
+//
+//	go tool pprof -tagignore side=tool -top <profile>
+//
+// shows the server alone. It also counts the SQLite commits per login with
+// a commit hook: the server exports no write counter. It runs only when
+// LOADTEST_PROFILE_DIR names a directory for the profiles; see
+// docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C (64) and
+// LOADTEST_CASES (default "oidc/test saml/test oidc/oidc-upstream
+// saml/saml-upstream") shape it.
+func TestServerProfile(t *testing.T) {
+	dir := os.Getenv("LOADTEST_PROFILE_DIR")
+	if dir == "" {
+		t.Skip("set LOADTEST_PROFILE_DIR to profile the server under load")
+	}
+	duration := 20 * time.Second
+	if s := os.Getenv("LOADTEST_DURATION"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		duration = d
+	}
+	c := 64
+	if s := os.Getenv("LOADTEST_C"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = n
+	}
+	cases := strings.Fields(os.Getenv("LOADTEST_CASES"))
+	if len(cases) == 0 {
+		cases = []string{"oidc/test", "saml/test", "oidc/oidc-upstream", "saml/saml-upstream"}
+	}
+
+	// Count the commits of the writer connection (the only one that
+	// writes: the readers are query_only).
+	var commits atomic.Int64
+	sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
+		if h, ok := conn.(sqlite.HookRegisterer); ok && strings.Contains(dsn, "_txlock=immediate") {
+			h.RegisterCommitHook(func() int32 { commits.Add(1); return 0 })
+		}
+		return nil
+	})
+	a, base := startDev(t)
+
+	for _, tc := range cases {
+		flow, src, ok := strings.Cut(tc, "/")
+		if !ok {
+			t.Fatalf("case %q: want flow/source", tc)
+		}
+		t.Run(tc, func(t *testing.T) {
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%s-%s.pprof", flow, src)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var rep *Report
+			pprof.Do(context.Background(), pprof.Labels("side", "tool"), func(ctx context.Context) {
+				if err := pprof.StartCPUProfile(f); err != nil {
+					t.Fatal(err)
+				}
+				defer pprof.StopCPUProfile()
+				rep, err = Run(ctx, Options{
+					Targets: []string{base}, Flows: []string{flow}, Sources: []string{src},
+					Concurrency: c, Duration: duration, AdminToken: a.Demo().AdminToken,
+					CommitCounter: commits.Load, PIDs: []int{os.Getpid()},
+				}, nil)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			rep.Format(&out)
+			t.Logf("%s/%s, server in process (server CPU = test process, tool included):\n%s", flow, src, out.String())
+			if rep.Errors > 0 {
+				t.Errorf("%d errors: %v", rep.Errors, rep.ErrorKinds)
+			}
+		})
+	}
+}
