@@ -480,3 +480,43 @@ func ErrorStatus(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// Diff lists what differs between two states of an integration, by the
+// record's JSON paths, secrets masked (as in History).
+func Diff(before, after *model.Integration) ([]Change, error) { return diffIntegrations(before, after) }
+
+// Revision returns version of integration id, if p may view it.
+func (a *API) Revision(ctx context.Context, p *Principal, id, version int64) (*store.Revision, error) {
+	if _, err := a.Integration(ctx, p, id, OpView); err != nil {
+		return nil, err
+	}
+	return a.st.GetRevision(ctx, id, version)
+}
+
+// SetSummary names a service set, for choosing the sets an identity
+// provider allows.
+type SetSummary struct {
+	ID              int64
+	Name            string
+	OrganisationOID string
+	DeploymentPhase model.DeploymentPhase
+}
+
+// ServiceSets lists the active service sets of every organisation to any
+// signed-in principal: an education provider allows sets of other
+// organisations, and a set's name and id are what the lookup of a service
+// (GET /sp/{key}) tells any signed-in user too.
+func (a *API) ServiceSets(ctx context.Context, p *Principal) ([]SetSummary, error) {
+	if p == nil {
+		return nil, forbidden()
+	}
+	list, _, err := a.st.ListIntegrations(ctx, store.IntegrationFilter{Role: model.RoleSet, Status: model.StatusActive, Sort: "name"})
+	if err != nil {
+		return nil, fmt.Errorf("service sets: %w", err)
+	}
+	out := make([]SetSummary, 0, len(list))
+	for _, in := range list {
+		out = append(out, SetSummary{ID: in.ID, Name: in.Name(), OrganisationOID: in.OrganisationOID, DeploymentPhase: in.DeploymentPhase})
+	}
+	return out, nil
+}
