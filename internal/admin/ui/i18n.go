@@ -268,6 +268,7 @@ var messages = map[string][3]string{
 	"secret.title":    {"Palvelu luotu", "Tjänsten har skapats", "Service created"},
 	"secret.once":     {"Kopioi salaisuus nyt: sitä ei näytetä uudelleen. Vain sen salattu muoto tallennetaan.", "Kopiera hemligheten nu: den visas inte igen. Endast dess krypterade form sparas.", "Copy the secret now: it is not shown again. Only its sealed form is stored."},
 	"secret.copy":     {"Kopioi", "Kopiera", "Copy"},
+	"secret.copied":   {"Kopioitu leikepöydälle.", "Kopierat till urklipp.", "Copied to the clipboard."},
 	"secret.continue": {"Olen tallentanut salaisuuden – jatka", "Jag har sparat hemligheten – fortsätt", "I have saved the secret – continue"},
 
 	"services.title":            {"Sallitut palvelut", "Tillåtna tjänster", "Allowed services"},

@@ -10,7 +10,7 @@
       var el = document.getElementById(btn.getAttribute("data-copy"));
       var status = document.querySelector(".copy-status");
       navigator.clipboard.writeText(el.textContent.trim()).then(function () {
-        if (status) { status.textContent = "✓ " + btn.textContent + ": " + btn.previousElementSibling.id; }
+        if (status) { status.textContent = status.getAttribute("data-copied"); }
       });
     });
   });
