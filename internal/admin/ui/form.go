@@ -83,10 +83,6 @@ var idpTypeFields = map[model.IdPType][]string{
 	model.IdPTest:    {},
 }
 
-// secretFields are type fields whose stored value is never shown; an empty
-// input keeps it.
-var secretFields = map[string]bool{"sharedSecret": true, "clientSecret": true}
-
 // bindings are the SAML bindings an ACS may use.
 var bindings = []string{
 	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
