@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mpassid/mpassid/internal/audit"
 	"github.com/mpassid/mpassid/internal/connector"
 	"github.com/mpassid/mpassid/internal/identity"
 	"github.com/mpassid/mpassid/internal/model"
@@ -69,12 +70,16 @@ type Broker struct {
 	registry   *registry.Registry
 	newConn    ConnectorFactory
 	log        *slog.Logger
+	audit      *audit.Logger
 	catalog    atomic.Pointer[Catalog]
 	responders map[Protocol]Responder
 
 	connMu     sync.Mutex
 	connectors map[int64]connector.Connector
 	connVer    int64
+
+	// pages caches the selection page's index (pages.go).
+	pages pageState
 }
 
 // New builds a broker; call Reload before serving and SetResponder for each
@@ -91,7 +96,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	b := &Broker{
-		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger,
+		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger, audit: audit.New(deps.Logger),
 		responders: map[Protocol]Responder{}, connectors: map[int64]connector.Connector{},
 	}
 	b.catalog.Store(NewCatalog(0, nil))
@@ -177,17 +182,17 @@ func (b *Broker) Begin(w http.ResponseWriter, r *http.Request, req Request) {
 	lang := b.language(r, req.Language)
 	sources := b.allowedSources(cat, svc, req.Sources)
 	if len(sources) == 0 {
-		b.respond(w, r, &Result{Request: req, Service: svc, Err: b.loginError(ctx, ErrCodeNoSource, "no identity source available for this service", svc, nil)})
+		b.respond(w, r, &Result{Request: req, Service: svc, Err: b.loginError(ctx, ErrCodeNoSource, "no identity source available for this service", svc, "", nil)})
 		return
 	}
 
 	if sess, data := b.usableSession(r, req, sources); sess != nil {
-		b.log.InfoContext(ctx, "login completed from SSO session", slog.Int64("service", svc.ID()), slog.String("source", sess.Source), slog.String("event", "login_sso"))
+		b.audit.LoggedIn(ctx, audit.Login{Service: svc.ID(), Source: sess.Source, UID: data.User.UID, Result: audit.ResultSSO})
 		b.respond(w, r, &Result{Request: req, Service: svc, User: data.User, Session: *sess})
 		return
 	}
 	if req.Passive {
-		b.respond(w, r, &Result{Request: req, Service: svc, Err: &LoginError{Code: ErrCodeNoPassive, Description: "no active session and passive login requested"}})
+		b.respond(w, r, &Result{Request: req, Service: svc, Err: b.loginError(ctx, ErrCodeNoPassive, "no active session and passive login requested", svc, "", nil)})
 		return
 	}
 
@@ -286,13 +291,13 @@ func (b *Broker) startSource(w http.ResponseWriter, r *http.Request, txID string
 	ctx := r.Context()
 	conn, err := b.connector(ctx, src)
 	if err != nil {
-		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "identity source unavailable", svc, err)})
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "identity source unavailable", svc, src.IdP.FlowName, err)})
 		return
 	}
 	lreq := b.connectorRequest(txID, tx, src)
 	started, err := conn.Start(ctx, lreq)
 	if err != nil {
-		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "identity source unavailable", svc, err)})
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "identity source unavailable", svc, src.IdP.FlowName, err)})
 		return
 	}
 	tx.SourceID = src.ID
@@ -366,9 +371,11 @@ func (b *Broker) handleSelect(w http.ResponseWriter, r *http.Request) {
 		b.errorPage(w, r, http.StatusBadRequest, msgUnknownService, tx.Language, "service gone during login")
 		return
 	}
-	srcID, _ := strconv.ParseInt(r.PostForm.Get("source"), 10, 64)
+	choice := r.PostForm.Get("source")
+	srcID, _ := parseChoice(choice)
 	for _, src := range b.allowedSources(cat, svc, tx.Request.Sources) {
 		if src.ID == srcID {
+			b.rememberChoice(w, r, choice)
 			b.startSource(w, r, txID, tx, svc, src)
 			return
 		}
@@ -420,7 +427,7 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 			b.transactionError(w, r, cerr)
 			return
 		}
-		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, code, "upstream login failed", svc, err)})
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, code, "upstream login failed", svc, src.IdP.FlowName, err)})
 		return
 	}
 	idpCfg, err := identity.IdPConfigOf(src)
@@ -435,7 +442,7 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "the identity source did not identify the user", svc, err)})
+		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "the identity source did not identify the user", svc, src.IdP.FlowName, err)})
 		return
 	}
 	for _, d := range built.Dropped {
@@ -448,8 +455,7 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.clearCookie(w, r, txCookie)
-	b.log.InfoContext(ctx, "login completed", slog.String("event", "login"), slog.Int64("service", svc.ID()),
-		slog.Int64("source", src.ID), slog.String("subject", hashToken(built.User.UID)[:16]))
+	b.audit.LoggedIn(ctx, audit.Login{Service: svc.ID(), Source: src.IdP.FlowName, UID: built.User.UID, Result: audit.ResultUpstream})
 	b.respond(w, r, &Result{Request: tx.Request, Service: svc, User: built.User, Session: *sess})
 }
 
@@ -464,13 +470,9 @@ func (b *Broker) respond(w http.ResponseWriter, r *http.Request, res *Result) {
 
 // loginError logs why a login failed, with a reference code the user can
 // quote, and returns the error for the service.
-func (b *Broker) loginError(ctx context.Context, code ErrorCode, desc string, svc *Service, cause error) *LoginError {
+func (b *Broker) loginError(ctx context.Context, code ErrorCode, desc string, svc *Service, source string, cause error) *LoginError {
 	ref := reference()
-	attrs := []any{slog.String("event", "login_failed"), slog.String("reference", ref), slog.String("code", string(code)), slog.Int64("service", svc.ID())}
-	if cause != nil {
-		attrs = append(attrs, slog.Any("error", cause))
-	}
-	b.log.WarnContext(ctx, "login failed", attrs...)
+	b.audit.LoginFailed(ctx, audit.Failure{Service: svc.ID(), Source: source, Result: string(code), Reference: ref, Detail: desc, Cause: cause})
 	return &LoginError{Code: code, Description: desc, Reference: ref}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mpassid/mpassid/internal/audit"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/store"
 )
@@ -140,7 +141,11 @@ func (b *Broker) EndSession(w http.ResponseWriter, r *http.Request, sessionID st
 	if data == nil {
 		return nil, nil
 	}
-	b.log.InfoContext(ctx, "logout", "event", "logout", "participants", len(data.Participants))
+	uid := ""
+	if data.User != nil {
+		uid = data.User.UID
+	}
+	b.audit.LoggedOut(ctx, audit.Logout{Source: data.Source, UID: uid, Participants: len(data.Participants), Result: "ended"})
 	var out []Participant
 	for _, p := range data.Participants {
 		if p.ServiceID != except {

@@ -364,7 +364,8 @@ func (m Mask) Allowed(ix *Index, i int32) bool {
 type Query struct {
 	Lang string
 	// Text is what the user typed; accents, case and punctuation are
-	// ignored, and every word must match somewhere in the entry's names.
+	// ignored, and every word must match somewhere in the entry's names
+	// (a word of one or two letters at the start of a name's word).
 	// Empty matches everything.
 	Text string
 	// ProviderOID, when set, keeps only the entries of one provider.
@@ -410,7 +411,7 @@ func (ix *Index) Search(q Query, buf []int32) Result {
 		}
 		match := true
 		for _, w := range words[:n] {
-			if !strings.Contains(e.key, w) {
+			if !matchWord(e.key, w) {
 				match = false
 				break
 			}
@@ -424,6 +425,25 @@ func (ix *Index) Search(q Query, buf []int32) Result {
 		}
 	}
 	return res
+}
+
+// matchWord reports whether the folded word occurs in the key: anywhere
+// (Finnish compounds: "koulu" finds "yhtenäiskoulu"), except that a word
+// of one or two letters must start a word ("a" does not find everything).
+func matchWord(key, w string) bool {
+	if len(w) > 2 {
+		return strings.Contains(key, w)
+	}
+	for off := 0; ; {
+		i := strings.Index(key[off:], w)
+		if i < 0 {
+			return false
+		}
+		if p := off + i; p > 0 && key[p-1] == ' ' {
+			return true
+		}
+		off += i + 1
+	}
 }
 
 // ProviderCount is a provider with how many allowed entries it has.
