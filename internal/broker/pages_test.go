@@ -87,7 +87,6 @@ func TestSelectionPageLanguagesFragmentAndRecentChoices(t *testing.T) {
 	}
 }
 
-
 func TestErrorPagesInThreeLanguages(t *testing.T) {
 	e := newEnv(t, 2)
 	req, _ := http.NewRequest("GET", e.srv.URL+SelectPath+"?tx=nope", nil)
