@@ -149,13 +149,9 @@ func (a *API) setCookie(w http.ResponseWriter, name, value string, maxAge time.D
 // StartSession sets a session cookie for a signed-in user and returns its
 // CSRF token. The OIDC callback uses it; so can a development sign-in.
 func (a *API) StartSession(w http.ResponseWriter, subject, name string, groups []string) (string, error) {
-	s := session{Subject: subject, Name: name, Groups: groups, CSRF: randomString(16), Expires: a.now().Add(a.cfg.SessionLifetime)}
-	v, err := a.sealJSON(s, sessionAD)
-	if err != nil {
-		return "", fmt.Errorf("admin: seal session: %w", err)
-	}
-	a.setCookie(w, SessionCookie, v, a.cfg.SessionLifetime)
-	return s.CSRF, nil
+	// The session cookie is site-wide, so that the management UI under
+	// /admin/ and the API under /api/v2 share it.
+	return a.StartBrowserSession(w, subject, name, groups)
 }
 
 // handleMe returns the principal and, for a browser session, the CSRF

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/mpassid/mpassid/internal/admin"
+	"github.com/mpassid/mpassid/internal/admin/ui"
 	"github.com/mpassid/mpassid/internal/model"
 )
 
@@ -36,7 +38,32 @@ func (a *App) newAdmin() error {
 	if err != nil {
 		return fmt.Errorf("management service: %w", err)
 	}
+	a.adminUI, err = ui.New(ui.Config{Dev: a.cfg.Dev.Enabled, TestLoginURL: a.testLoginURL},
+		ui.Deps{API: a.admin, Registry: a.registry, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("management UI: %w", err)
+	}
 	return nil
+}
+
+// testLoginURL is where the management UI's test-login link of an
+// integration leads: in dev, the demo service that shows what a login
+// releases; elsewhere none, and the UI explains how to test.
+func (a *App) testLoginURL(in *model.Integration) string {
+	if a.demo == nil {
+		return ""
+	}
+	switch in.ID {
+	case DemoOIDCID:
+		return "/demo/oidc/"
+	case DemoSAMLID:
+		return "/demo/saml/"
+	}
+	if in.Role == model.RoleIdP && in.IdP != nil && in.IdP.FlowName != "" {
+		// The demo OIDC service can ask for this source by name.
+		return "/demo/oidc/login?source=" + url.QueryEscape(in.IdP.FlowName)
+	}
+	return ""
 }
 
 // demoAdminToken returns the dev admin's API token (an editor of the admin

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mpassid/mpassid/internal/admin"
+	"github.com/mpassid/mpassid/internal/admin/ui"
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/connector/testidp"
@@ -50,6 +51,7 @@ type App struct {
 	samlIdP  *samlidp.IdP
 	oidcOP   *oidcop.Provider
 	admin    *admin.API
+	adminUI  *ui.UI
 	// bgCtx lives as long as the app: background work started outside
 	// Serve (SAML metadata refresh) stops with it.
 	bgCtx      context.Context

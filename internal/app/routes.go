@@ -55,6 +55,7 @@ func (a *App) routes() http.Handler {
 	}
 	if a.hasRole(config.RoleAdmin) {
 		a.admin.Routes(mux)
+		a.adminUI.Routes(mux)
 	}
 	if a.demo != nil {
 		if err := a.demoRoutes(mux); err != nil {
@@ -129,6 +130,7 @@ var homeTemplate = template.Must(template.New("home").Parse(`<!doctype html>
 </ul>
 <h2>Management service</h2>
 <ul>
+<li><a href="/admin/">Management UI</a>{{if .Demo}} (sign in as a demo user of any role){{end}}</li>
 <li><a href="/api/v2/openapi.json">REST API description (OpenAPI 3.1)</a></li>
 </ul>
 {{with .Demo}}<p>The demo admin's API token is in <code>{{.DataDir}}/demo-admin-token</code>; send it as <code>Authorization: Bearer</code>.</p>{{end}}

@@ -127,6 +127,10 @@ func (c *OIDCClient) login(w http.ResponseWriter, r *http.Request) {
 	if l := r.URL.Query().Get("lang"); l != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("ui_locales", l))
 	}
+	if src := r.URL.Query().Get("source"); src != "" {
+		// Name the identity source, which skips the school selection.
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", "urn:mpass.id:authnsource:"+src))
+	}
 	if r.URL.Query().Get("force") == "1" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
 	}
