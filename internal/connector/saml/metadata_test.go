@@ -22,7 +22,7 @@ func TestParseEntraShapedMetadata(t *testing.T) {
 	k3 := newTestKey(t, 4, "rollover-3", now.Add(-time.Hour), now.Add(96*time.Hour))
 	idp.extraCerts = []*testKey{k2, k3}
 	doc := idp.metadata(metadataOpts{})
-	if !strings.HasPrefix(string(doc), utf8BOM) {
+	if !strings.HasPrefix(string(doc), "\xEF\xBB\xBF") {
 		t.Fatal("test metadata should start with a BOM, as Entra's does")
 	}
 	m, err := parseMetadata(doc, parseOptions{now: now, allowLoopback: true})

@@ -1,14 +1,11 @@
 package saml
 
 import (
-	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/beevik/etree"
-	xrv "github.com/mattermost/xml-roundtrip-validator"
+
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
 // XML namespaces.
@@ -20,82 +17,19 @@ const (
 	nsXMLEnc    = "http://www.w3.org/2001/04/xmlenc#"
 )
 
-// Limits on the shape of untrusted XML, before it is parsed into a tree.
-const (
-	maxXMLDepth    = 32
-	maxXMLElements = 10000
-)
-
 // errUnsafeXML marks XML refused by checkXML.
-var errUnsafeXML = errors.New("unsafe or malformed XML")
+var errUnsafeXML = xmlsafe.ErrUnsafe
 
-// checkXML refuses XML that could be read differently by different parsers
-// or that asks a parser to do more than parse: a DTD (and with it every
-// entity declaration and external entity), processing instructions other
-// than the XML declaration, comments (against comment-truncation tricks on
-// signed values), more than one root, text outside the root, excessive
-// depth or size, and anything that does not survive
-// xml-roundtrip-validator (encoding/xml namespace round-trip mutations that
-// have enabled signature bypasses). allowComments is for metadata, which
-// often carries comments and whose signature is not relied on here.
+// checkXML refuses unsafe XML (see xmlsafe.Check) with the limits of a
+// protocol message. allowComments is for metadata, which often carries
+// comments and whose signature is not relied on here.
 func checkXML(doc []byte, allowComments bool) error {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	d.Strict = true
-	depth, elements, roots := 0, 0, 0
-	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUnsafeXML, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-				if roots > 1 {
-					return fmt.Errorf("%w: more than one root element", errUnsafeXML)
-				}
-			}
-			depth++
-			elements++
-			if depth > maxXMLDepth {
-				return fmt.Errorf("%w: nested deeper than %d", errUnsafeXML, maxXMLDepth)
-			}
-			if elements > maxXMLElements {
-				return fmt.Errorf("%w: more than %d elements", errUnsafeXML, maxXMLElements)
-			}
-		case xml.EndElement:
-			depth--
-		case xml.Directive:
-			return fmt.Errorf("%w: DTD or other directive not allowed", errUnsafeXML)
-		case xml.ProcInst:
-			if t.Target != "xml" {
-				return fmt.Errorf("%w: processing instruction %q not allowed", errUnsafeXML, t.Target)
-			}
-		case xml.Comment:
-			if !allowComments {
-				return fmt.Errorf("%w: comment not allowed", errUnsafeXML)
-			}
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) != 0 {
-				return fmt.Errorf("%w: text outside the root element", errUnsafeXML)
-			}
-		}
-	}
-	if roots != 1 {
-		return fmt.Errorf("%w: no root element", errUnsafeXML)
-	}
-	if err := xrv.Validate(bytes.NewReader(doc)); err != nil {
-		return fmt.Errorf("%w: round-trip validation: %v", errUnsafeXML, err)
-	}
-	return nil
+	return xmlsafe.Check(doc, xmlsafe.Options{AllowComments: allowComments})
 }
 
 // parseXML checks doc with checkXML and parses it into a tree.
 func parseXML(doc []byte, allowComments bool) (*etree.Element, error) {
-	doc = bytes.TrimPrefix(doc, []byte("\xEF\xBB\xBF"))
+	doc = xmlsafe.StripBOM(doc)
 	if err := checkXML(doc, allowComments); err != nil {
 		return nil, err
 	}
