@@ -230,47 +230,11 @@ func (a *API) handleCreate(w http.ResponseWriter, r *http.Request, p *Principal)
 		a.failErr(w, r, err)
 		return
 	}
-	if !Allowed(p, OpCreate, in.Role, in.OrganisationOID) {
-		a.failErr(w, r, forbidden())
-		return
-	}
-	in.ID, in.Version, in.Status = 0, 0, model.StatusActive
-	// Server-managed: expiry dates come from metadata, which is uploaded
-	// separately.
-	if in.IdP != nil {
-		in.IdP.Metadata, in.IdP.MetadataValidUntil, in.IdP.SigningCertificateValidUntil, in.IdP.EncryptionCertificateValidUntil = "", nil, nil, nil
-	}
-	var clearSecret string
-	if in.SP != nil && in.SP.OIDC != nil {
-		o := in.SP.OIDC
-		if o.ClientSecret != "" && o.ClientSecret != exchange.Mask {
-			a.failErr(w, r, &model.FieldError{Field: "configurationEntity.sp.metadata.client_secret", Message: "is generated; it cannot be set"})
-			return
-		}
-		o.ClientID = randomString(20)
-		o.ClientSecret = ""
-		if o.TokenEndpointAuthMethod != "none" && o.TokenEndpointAuthMethod != "private_key_jwt" {
-			clearSecret = randomString(32)
-			if o.ClientSecret, err = a.seal.SealString(clearSecret, o.ClientID); err != nil {
-				a.failErr(w, r, fmt.Errorf("seal client secret: %w", err))
-				return
-			}
-		}
-	}
-	if err := a.sealIdPSecrets(in, nil); err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	if err := a.validate(r.Context(), in); err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	saved, err := a.st.CreateIntegration(r.Context(), in, actor(p))
+	saved, clearSecret, err := a.Create(r.Context(), p, in)
 	if err != nil {
 		a.failErr(w, r, err)
 		return
 	}
-	a.log.InfoContext(r.Context(), "admin: integration created", "id", saved.ID, "role", saved.Role, "by", p.Subject)
 	rec := a.record(saved)
 	if clearSecret != "" {
 		// Shown once: only the sealed value is stored.
@@ -320,8 +284,13 @@ func oldSecret(old *model.Integration, field string) string {
 }
 
 func (a *API) handleUpdate(w http.ResponseWriter, r *http.Request, p *Principal) {
-	old, err := a.load(r, p, OpUpdate)
+	id, err := pathID(r)
 	if err != nil {
+		a.failErr(w, r, err)
+		return
+	}
+	// A missing or hidden integration is 404 before anything about the body.
+	if _, err := a.Integration(r.Context(), p, id, OpUpdate); err != nil {
 		a.failErr(w, r, err)
 		return
 	}
@@ -330,27 +299,20 @@ func (a *API) handleUpdate(w http.ResponseWriter, r *http.Request, p *Principal)
 		a.failErr(w, r, err)
 		return
 	}
-	if rec.ID != 0 && rec.ID != old.ID {
+	if rec.ID != 0 && rec.ID != id {
 		a.failErr(w, r, &model.FieldError{Field: "id", Message: "does not match the path"})
 		return
 	}
-	if rec.Version == 0 {
-		a.failErr(w, r, &model.FieldError{Field: "version", Message: "required: the version the change is based on"})
-		return
-	}
-	in.ID = old.ID
+	in.ID, in.Version = id, rec.Version
 	if rec.Status == "" {
-		in.Status = old.Status
+		in.Status = "" // keep the stored status
 	}
-	if err := a.mergeUpdate(in, old); err != nil {
+	saved, err := a.Update(r.Context(), p, in)
+	if err != nil {
 		a.failErr(w, r, err)
 		return
 	}
-	if !Allowed(p, OpUpdate, in.Role, in.OrganisationOID) {
-		a.failErr(w, r, forbidden())
-		return
-	}
-	a.save(w, r, p, in)
+	a.writeJSON(w, http.StatusOK, a.record(saved))
 }
 
 // mergeUpdate carries over what an update may not change or does not
@@ -388,38 +350,18 @@ func (a *API) mergeUpdate(in, old *model.Integration) error {
 	return nil
 }
 
-// save validates and updates an integration at in.Version.
-func (a *API) save(w http.ResponseWriter, r *http.Request, p *Principal, in *model.Integration) {
-	if err := a.validate(r.Context(), in); err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	saved, err := a.st.UpdateIntegration(r.Context(), in, actor(p))
-	if err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	a.log.InfoContext(r.Context(), "admin: integration saved", "id", saved.ID, "version", saved.Version, "by", p.Subject)
-	a.writeJSON(w, http.StatusOK, a.record(saved))
-}
 
 func (a *API) handleInactivate(w http.ResponseWriter, r *http.Request, p *Principal) {
-	in, err := a.load(r, p, OpInactivate)
+	id, err := pathID(r)
 	if err != nil {
 		a.failErr(w, r, err)
 		return
 	}
-	if !in.Active() {
-		a.writeJSON(w, http.StatusOK, a.record(in))
-		return
-	}
-	in.Status = model.StatusInactive
-	saved, err := a.st.UpdateIntegration(r.Context(), in, actor(p))
+	saved, err := a.Inactivate(r.Context(), p, id)
 	if err != nil {
 		a.failErr(w, r, err)
 		return
 	}
-	a.log.InfoContext(r.Context(), "admin: integration inactivated", "id", saved.ID, "by", p.Subject)
 	a.writeJSON(w, http.StatusOK, a.record(saved))
 }
 
@@ -656,4 +598,15 @@ var attributeNames = struct {
 
 func (a *API) handleAttributeNames(w http.ResponseWriter, r *http.Request, _ *Principal) {
 	a.writeJSON(w, http.StatusOK, attributeNames)
+}
+
+// save validates and updates an integration at in.Version and answers with
+// the saved record.
+func (a *API) save(w http.ResponseWriter, r *http.Request, p *Principal, in *model.Integration) {
+	saved, err := a.saveModel(r.Context(), p, in)
+	if err != nil {
+		a.failErr(w, r, err)
+		return
+	}
+	a.writeJSON(w, http.StatusOK, a.record(saved))
 }
