@@ -350,7 +350,6 @@ func (a *API) mergeUpdate(in, old *model.Integration) error {
 	return nil
 }
 
-
 func (a *API) handleInactivate(w http.ResponseWriter, r *http.Request, p *Principal) {
 	id, err := pathID(r)
 	if err != nil {
