@@ -56,3 +56,25 @@ func TestImportExport(t *testing.T) {
 		t.Errorf("import without files: %d %s", code, stderr)
 	}
 }
+
+// `mpassid keys rotate` publishes a next key; a second rotation makes it
+// current; `keys list` shows the states.
+func TestKeysCommand(t *testing.T) {
+	environ := []string{
+		"MPASSID_DATABASE_DRIVER=sqlite", "MPASSID_DATABASE_DSN=" + filepath.Join(t.TempDir(), "k.db"),
+		"MPASSID_KEYS_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"MPASSID_SERVER_PUBLIC_URL=https://mpassid.example.fi", "MPASSID_LOG_LEVEL=warn",
+	}
+	code, out, stderr := runCmd(t, environ, "keys", "rotate", "--alg", "ES256")
+	if code != exitOK || !strings.Contains(out, "current") {
+		t.Fatalf("first rotation on an empty store makes a current key: %d %s %s", code, out, stderr)
+	}
+	runCmd(t, environ, "keys", "rotate", "--alg", "ES256")
+	code, out, _ = runCmd(t, environ, "keys", "list")
+	if code != exitOK || !strings.Contains(out, "next") || !strings.Contains(out, "current") {
+		t.Fatalf("after two steps a next and a current key: %s", out)
+	}
+	if code, _, _ := runCmd(t, environ, "keys", "shred"); code != exitUsage {
+		t.Errorf("unknown action accepted")
+	}
+}
