@@ -273,19 +273,20 @@ func testUserValue(body, username string) (string, bool) {
 	}
 }
 
-// hasSource reports whether the selection form offers the source id.
-func hasSource(body, id string) bool {
+// sourceChoice returns the first button of the selection form that picks
+// the source id: its value is the id, or the id and a school ("4000001.99001").
+func sourceChoice(body, id string) (string, bool) {
 	for j := 0; ; {
 		b, nj := nextTag(body, "button", j)
 		if nj < 0 {
-			return false
+			return "", false
 		}
 		j = nj
 		if n, _ := attrValue(b, "name"); n != "source" {
 			continue
 		}
-		if v, _ := attrValue(b, "value"); v == id {
-			return true
+		if v, _ := attrValue(b, "value"); v == id || strings.HasPrefix(v, id+".") {
+			return v, true
 		}
 	}
 }

@@ -12,7 +12,7 @@ func TestPostForm(t *testing.T) {
 <input type="hidden" name="SAMLResponse" value="PHNhbWw&#43;Zm9v/w==">
 <input type="radio" name="user" id="u1" value="oppilas.abc">
 <input	type="hidden" name="RelayState" value="">
-<button type="submit" name="source" value="4000001">Testi</button>
+<button type="submit" name="source" value="4000001.99001" class="choice">Testi</button>
 </form>`}
 	f, ok := postForm(p)
 	if !ok {
@@ -30,7 +30,10 @@ func TestPostForm(t *testing.T) {
 	if _, ok := testUserValue(f.body, "opettaja"); ok {
 		t.Error("found a user not offered")
 	}
-	if !hasSource(f.body, "4000001") || hasSource(f.body, "400000") {
-		t.Error("hasSource")
+	if v, ok := sourceChoice(f.body, "4000001"); !ok || v != "4000001.99001" {
+		t.Errorf("sourceChoice %q %v", v, ok)
+	}
+	if _, ok := sourceChoice(f.body, "400000"); ok {
+		t.Error("sourceChoice matched a prefix of the id")
 	}
 }

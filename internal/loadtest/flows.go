@@ -71,10 +71,11 @@ func (r *runner) walk(ctx context.Context, v *vu, p *page, src *source, done fun
 			}
 			f.fields.Set("user", user)
 		case strings.Contains(f.body, `name="source"`):
-			if !hasSource(f.body, src.id) {
+			choice, ok := sourceChoice(f.body, src.id)
+			if !ok {
 				return nil, newError(step, "source not offered", fmt.Errorf("source %s (%s)", src.id, src.name))
 			}
-			f.fields.Set("source", src.id)
+			f.fields.Set("source", choice)
 		}
 		var err error
 		if p, err = v.b.post(ctx, f.action, f.fields, stepOf(mustParse(f.action))); err != nil {
