@@ -619,7 +619,7 @@ const brokerCSS = `*,*::before,*::after{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:1.1875rem;line-height:1.45;color:#0b0c0c;background:#fff}
 .wrap{max-width:48rem;margin:0 auto;padding:0 1rem}
-main{padding-top:1.5rem;padding-bottom:2.5rem;display:block}
+main.wrap{padding-top:1.5rem;padding-bottom:2.5rem;display:block}
 main:focus{outline:none}
 h1{font-size:2rem;line-height:1.15;margin:0 0 1rem}
 h2{font-size:1.5rem;line-height:1.2;margin:1.75rem 0 .75rem}
