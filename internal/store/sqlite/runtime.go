@@ -14,7 +14,7 @@ import (
 // put runs an insert that replaces only an expired row (its ON CONFLICT
 // clause ends in WHERE <table>.expires_at <= now); a live row is a duplicate.
 func (s *Store) put(ctx context.Context, what, key, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, query, args...)
+	res, err := s.execW(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: put %s: %w", what, err)
 	}
@@ -40,7 +40,7 @@ func (s *Store) PutTransaction(ctx context.Context, t store.Transaction) error {
 func (s *Store) GetTransaction(ctx context.Context, id string) (*store.Transaction, error) {
 	t := store.Transaction{ID: id}
 	var exp int64
-	err := s.r.QueryRowContext(ctx, `SELECT data, expires_at FROM transactions WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
+	err := s.queryRowR(ctx, `SELECT data, expires_at FROM transactions WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
 		id, us(time.Now())).Scan(&t.Data, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: get transaction: %w", store.ErrNotFound)
@@ -54,7 +54,7 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*store.Transacti
 
 // UpdateTransaction replaces Data and ExpiresAt of a live transaction.
 func (s *Store) UpdateTransaction(ctx context.Context, t store.Transaction) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE transactions SET data = ?, expires_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
+	res, err := s.execW(ctx, `UPDATE transactions SET data = ?, expires_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
 		t.Data, us(t.ExpiresAt), t.ID, us(time.Now()))
 	return affected("update transaction", res, err)
 }
@@ -87,7 +87,7 @@ func (s *Store) ConsumeTransaction(ctx context.Context, id string) (*store.Trans
 	now := us(time.Now())
 	t := store.Transaction{ID: id}
 	var exp int64
-	err := s.w.QueryRowContext(ctx, `UPDATE transactions SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING data, expires_at`,
+	err := s.queryRowW(ctx, `UPDATE transactions SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING data, expires_at`,
 		now, id, now).Scan(&t.Data, &exp)
 	if err == nil {
 		t.ExpiresAt = tm(exp)
@@ -97,7 +97,7 @@ func (s *Store) ConsumeTransaction(ctx context.Context, id string) (*store.Trans
 		return nil, fmt.Errorf("store: consume transaction: %w", err)
 	}
 	var used sql.NullInt64
-	err = s.w.QueryRowContext(ctx, `SELECT used_at, expires_at FROM transactions WHERE id = ?`, id).Scan(&used, &exp)
+	err = s.queryRowW(ctx, `SELECT used_at, expires_at FROM transactions WHERE id = ?`, id).Scan(&used, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: consume transaction: %w", store.ErrNotFound)
 	}
@@ -126,7 +126,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	now := us(time.Now())
 	ss := store.Session{ID: id}
 	var created, exp, idle int64
-	err := s.r.QueryRowContext(ctx, `SELECT subject_hash, data, created_at, expires_at, idle_expires_at FROM sessions
+	err := s.queryRowR(ctx, `SELECT subject_hash, data, created_at, expires_at, idle_expires_at FROM sessions
 		WHERE id = ? AND expires_at > ? AND idle_expires_at > ?`, id, now, now).Scan(&ss.SubjectHash, &ss.Data, &created, &exp, &idle)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: get session: %w", store.ErrNotFound)
@@ -141,14 +141,14 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 // TouchSession updates Data and moves IdleExpiresAt of a live session.
 func (s *Store) TouchSession(ctx context.Context, id string, data []byte, idleExpiresAt time.Time) error {
 	now := us(time.Now())
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET data = ?, idle_expires_at = ? WHERE id = ? AND expires_at > ? AND idle_expires_at > ?`,
+	res, err := s.execW(ctx, `UPDATE sessions SET data = ?, idle_expires_at = ? WHERE id = ? AND expires_at > ? AND idle_expires_at > ?`,
 		data, us(idleExpiresAt), id, now, now)
 	return affected("touch session", res, err)
 }
 
 // DeleteSession removes a session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+	if _, err := s.execW(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil
@@ -167,7 +167,7 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.Code, erro
 	now := us(time.Now())
 	c := store.Code{Hash: hash}
 	var exp int64
-	err := s.w.QueryRowContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?
+	err := s.queryRowW(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?
 		RETURNING client_id, grant_id, data, expires_at`, now, hash, now).Scan(&c.ClientID, &c.GrantID, &c.Data, &exp)
 	if err == nil {
 		c.ExpiresAt = tm(exp)
@@ -177,7 +177,7 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.Code, erro
 		return nil, fmt.Errorf("store: consume code: %w", err)
 	}
 	var used sql.NullInt64
-	err = s.w.QueryRowContext(ctx, `SELECT client_id, grant_id, data, expires_at, used_at FROM codes WHERE hash = ?`, hash).
+	err = s.queryRowW(ctx, `SELECT client_id, grant_id, data, expires_at, used_at FROM codes WHERE hash = ?`, hash).
 		Scan(&c.ClientID, &c.GrantID, &c.Data, &exp, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: consume code: %w", store.ErrNotFound)
@@ -207,7 +207,7 @@ func (s *Store) GetToken(ctx context.Context, hash string) (*store.Token, error)
 		kind string
 		exp  int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT kind, client_id, grant_id, data, expires_at FROM tokens WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
+	err := s.queryRowR(ctx, `SELECT kind, client_id, grant_id, data, expires_at FROM tokens WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
 		hash, us(time.Now())).Scan(&kind, &t.ClientID, &t.GrantID, &t.Data, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: get token: %w", store.ErrNotFound)
@@ -227,7 +227,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash string) (*store.Token, er
 		kind string
 		exp  int64
 	)
-	err := s.w.QueryRowContext(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?
+	err := s.queryRowW(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?
 		RETURNING kind, client_id, grant_id, data, expires_at`, now, hash, now).Scan(&kind, &t.ClientID, &t.GrantID, &t.Data, &exp)
 	if err == nil {
 		t.Kind, t.ExpiresAt = store.TokenKind(kind), tm(exp)
@@ -237,7 +237,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash string) (*store.Token, er
 		return nil, fmt.Errorf("store: consume token: %w", err)
 	}
 	var used sql.NullInt64
-	err = s.w.QueryRowContext(ctx, `SELECT used_at, expires_at FROM tokens WHERE hash = ?`, hash).Scan(&used, &exp)
+	err = s.queryRowW(ctx, `SELECT used_at, expires_at FROM tokens WHERE hash = ?`, hash).Scan(&used, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: consume token: %w", store.ErrNotFound)
 	}
@@ -249,7 +249,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash string) (*store.Token, er
 
 // RevokeGrant deletes every token of a grant and returns how many.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE grant_id = ?`, grantID)
+	res, err := s.execW(ctx, `DELETE FROM tokens WHERE grant_id = ?`, grantID)
 	if err != nil {
 		return 0, fmt.Errorf("store: revoke grant: %w", err)
 	}
@@ -262,7 +262,7 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 
 // MarkUsed records value in ns until expiresAt; false means a live replay.
 func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES (?, ?, ?)
+	res, err := s.execW(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?`,
 		ns, value, us(expiresAt), us(time.Now()))
 	if err != nil {
@@ -346,7 +346,7 @@ func nonNil(b []byte) []byte {
 
 // ListKeys returns every key, oldest first.
 func (s *Store) ListKeys(ctx context.Context) ([]store.KeyRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, algorithm, state, sealed_private_key, certificate_der, created_at, updated_at
+	rows, err := s.queryR(ctx, `SELECT id, algorithm, state, sealed_private_key, certificate_der, created_at, updated_at
 		FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list keys: %w", err)

@@ -47,6 +47,8 @@ type Store struct {
 
 	locksMu sync.Mutex
 	locks   map[string]struct{}
+
+	stmts stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -118,6 +120,7 @@ func (s *Store) Dialect() string { return "sqlite" }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmts.close()
 	var err error
 	if s.r != s.w {
 		err = s.r.Close()
