@@ -277,6 +277,81 @@ func (s *suite) auditSince(kind string, n int) []map[string]any {
 	return s.logs.events(kind)[n:]
 }
 
+
+// loginFlow is one login through the selection page and the test source.
+type loginFlow struct {
+	// service is "saml" or "oidc" (the demo service's path).
+	service  string
+	keyboard bool
+	// lang is the language picked with the switcher ("" keeps Finnish).
+	lang string
+	// query is typed into the search; choice is the text of the one
+	// choice expected to remain; user is the test user's username.
+	query, choice, user string
+	// done is a text of the service's page after the login.
+	done string
+}
+
+// texts the flows expect on the selection page per language.
+var chooseText = map[string]string{"fi": "Valitse koulusi", "sv": "Välj din skola", "en": "Choose your school"}
+
+// run logs in as the flow says, using only the mouse (and typing in the
+// search field) or only the keyboard.
+func (f loginFlow) run(t *testing.T, s *suite, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(s.base+"/demo/"+f.service+"/login"))
+	onPage(t, ctx, "/login/select", chooseText["fi"])
+	lang := "fi"
+	if f.lang != "" && f.lang != "fi" {
+		lang = f.lang
+		if f.keyboard {
+			tabTo(t, ctx, fmt.Sprintf(`a[hreflang=%q]`, lang))
+			do(t, ctx, chromedp.KeyEvent(kb.Enter))
+		} else {
+			do(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[hreflang=%q]`, lang))))
+		}
+		onPage(t, ctx, "/login/select", chooseText[lang])
+	}
+	if got := eval[string](t, ctx, `document.documentElement.lang`); got != lang {
+		t.Errorf("selection page language %q, want %q", got, lang)
+	}
+	if f.keyboard {
+		tabTo(t, ctx, "#q")
+	} else {
+		do(t, ctx, chromedp.Click(chromedp.CSS("#q")))
+	}
+	do(t, ctx, chromedp.KeyEvent(f.query))
+	waitFor(t, ctx, `document.querySelectorAll("#results button.choice").length === 1`)
+	if got := eval[string](t, ctx, `document.querySelector("#results button.choice").innerText`); !strings.Contains(got, f.choice) {
+		t.Fatalf("search %q kept %q", f.query, got)
+	}
+	if f.keyboard {
+		tabTo(t, ctx, "#results button.choice")
+		do(t, ctx, chromedp.KeyEvent(kb.Enter))
+	} else {
+		do(t, ctx, chromedp.Click(chromedp.CSS("#results button.choice")))
+	}
+	onPage(t, ctx, "/testidp/", "")
+	if got := eval[string](t, ctx, `document.documentElement.lang`); got != lang {
+		t.Errorf("test login page language %q, want %q", got, lang)
+	}
+	radio := fmt.Sprintf(`input[name="user"][value^=%q]`, f.user+".")
+	if f.keyboard {
+		// Tab reaches the radio group; arrow keys move along it (and
+		// check); Space checks the focused one.
+		tabTo(t, ctx, `input[name="user"]`)
+		for i := 0; i < 20 && !eval[bool](t, ctx, fmt.Sprintf(`document.activeElement.matches(%q)`, radio)); i++ {
+			do(t, ctx, chromedp.KeyEvent(kb.ArrowDown))
+		}
+		do(t, ctx, chromedp.KeyEvent(" "))
+		tabTo(t, ctx, `button[type="submit"]`)
+		do(t, ctx, chromedp.KeyEvent(kb.Enter))
+	} else {
+		do(t, ctx, chromedp.Click(chromedp.CSS(radio)), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	}
+	onPage(t, ctx, "/demo/"+f.service+"/", f.done)
+}
+
 // TestEndUserFlow runs the login flows, SSO and logout in one instance and
 // one browser (each flow in a fresh browser context).
 func TestEndUserFlow(t *testing.T) {
@@ -386,6 +461,17 @@ func TestEndUserFlow(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(s.base+"/demo/oidc/login"))
 		onPage(t, ctx, "/login/select", "")
 	})
+
+	// The rest of the matrix: each protocol by the other input and in the
+	// other language.
+	for name, f := range map[string]loginFlow{
+		"SAML by keyboard in Swedish": {service: "saml", keyboard: true, lang: "sv", query: "Revontulten", choice: "Revontulten koulu", user: "oppilas.revontuli", done: "Revontulten koulu"},
+		"OIDC by mouse in Finnish":    {service: "oidc", query: "esimerkkila taitaja", choice: secondSourceName, user: "amis.opiskelija", done: "urn:mpass.id:authnsource:Testi2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f.run(t, s, s.tab(t, "fi"))
+		})
+	}
 
 	t.Run("error page", func(t *testing.T) {
 		ctx := s.tab(t, "fi")
