@@ -277,7 +277,6 @@ func (s *suite) auditSince(kind string, n int) []map[string]any {
 	return s.logs.events(kind)[n:]
 }
 
-
 // loginFlow is one login through the selection page and the test source.
 type loginFlow struct {
 	// service is "saml" or "oidc" (the demo service's path).
