@@ -121,6 +121,7 @@ const maxDataLogo = 8 << 10
 func Build(sources []*model.Integration, reg *registry.Lookup, opt Options) *Index {
 	ix := &Index{srcPos: make(map[int64]int32, len(sources)), byID: map[string]int32{}}
 	munis := municipalities(reg)
+	f := newFolder()
 	for _, src := range sources {
 		if src == nil || src.IdP == nil {
 			continue
@@ -131,13 +132,13 @@ func Build(sources []*model.Integration, reg *registry.Lookup, opt Options) *Ind
 		pos := int32(len(ix.sources))
 		ix.sources = append(ix.sources, src.ID)
 		ix.srcPos[src.ID] = pos
-		ix.addSource(src, pos, reg, munis, opt)
+		ix.addSource(src, pos, reg, munis, f, opt)
 	}
 	ix.sort()
 	return ix
 }
 
-func (ix *Index) addSource(src *model.Integration, pos int32, reg *registry.Lookup, munis map[string]model.LocalizedName, opt Options) {
+func (ix *Index) addSource(src *model.Integration, pos int32, reg *registry.Lookup, munis map[string]model.LocalizedName, f *folder, opt Options) {
 	d := src.IdP.Discovery
 	provider, _ := reg.ByOID(src.OrganisationOID)
 	if provider != nil && !provider.IsEducationProvider() {
@@ -171,7 +172,7 @@ func (ix *Index) addSource(src *model.Integration, pos int32, reg *registry.Look
 			if m, ok := munis[school.MunicipalityCode]; ok {
 				e.Municipality = names(m)
 			}
-			ix.add(e)
+			ix.add(e, f)
 			listed = true
 		}
 	}
@@ -187,23 +188,27 @@ func (ix *Index) addSource(src *model.Integration, pos int32, reg *registry.Look
 			n := src.Name()
 			e.Label = [3]string{n, n, n}
 		}
-		ix.add(e)
+		ix.add(e, f)
 	}
 }
 
-func (ix *Index) add(e Entry) {
+func (ix *Index) add(e Entry, f *folder) {
 	if _, dup := ix.byID[e.ID]; dup {
 		return
 	}
 	var b strings.Builder
-	seen := map[string]bool{}
-	for _, parts := range [][3]string{e.Label, e.Provider, e.Municipality, {e.Title}} {
+	var seen [10]string
+	n := 0
+	for _, parts := range [...][3]string{e.Label, e.Provider, e.Municipality, {e.Title}} {
 		for _, s := range parts {
-			if f := Fold(s); f != "" && !seen[f] {
-				seen[f] = true
-				b.WriteByte(' ')
-				b.WriteString(f)
+			folded := f.fold(s)
+			if folded == "" || slices.Contains(seen[:n], folded) {
+				continue
 			}
+			seen[n] = folded
+			n++
+			b.WriteByte(' ')
+			b.WriteString(folded)
 		}
 	}
 	e.key = b.String()
@@ -502,11 +507,37 @@ func FoldQuery(s string) string {
 	return strings.TrimSuffix(string(b), " ")
 }
 
+// folder folds names while an Index is built: names repeat (providers,
+// municipalities), and the Unicode transformer is built once.
+type folder struct {
+	t    transform.Transformer
+	done map[string]string
+}
+
+func newFolder() *folder {
+	return &folder{t: transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), done: map[string]string{}}
+}
+
+func (f *folder) fold(s string) string {
+	if s == "" {
+		return ""
+	}
+	if out, ok := f.done[s]; ok {
+		return out
+	}
+	out := foldWith(f.t, s)
+	f.done[s] = out
+	return out
+}
+
 // Fold lowercases, strips accents and turns punctuation into single
 // spaces, so that "hameenlinna" finds "Hämeenlinna" and "steiner koulu"
 // finds "Steiner-koulu".
 func Fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	return foldWith(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), s)
+}
+
+func foldWith(t transform.Transformer, s string) string {
 	out, _, err := transform.String(t, s)
 	if err != nil {
 		out = s
