@@ -488,10 +488,17 @@ func (b *Broker) transactionError(w http.ResponseWriter, r *http.Request, err er
 }
 
 // reference returns a short code that finds a failure in the logs.
+// It is read aloud over the phone and typed from a screenshot, so its
+// alphabet leaves out letters and digits that look alike (0/O, 1/I/L, 5/S,
+// 2/Z, 8/B) and anything that needs escaping.
 func reference() string {
-	b := make([]byte, 5)
+	const alphabet = "ACDEFGHJKMNPQRTUVWXY34679"
+	b := make([]byte, 7)
 	_, _ = rand.Read(b)
-	return strings.ToUpper(base64.RawStdEncoding.EncodeToString(b)[:7])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
 }
 
 func (b *Broker) cookieSecure() bool { return strings.HasPrefix(b.cfg.BaseURL, "https://") }
