@@ -92,7 +92,7 @@ func TestLiveAcrossInstances(t *testing.T) {
 	}
 	e := &env{t: t, api: api, h: api, tokens: map[string]string{"editor": tok.Token}}
 
-	b, err := broker.New(broker.Config{BaseURL: "https://b.example.fi"}, broker.Deps{Store: stB, Registry: reg, Logger: slog.New(slog.DiscardHandler),
+	b, err := broker.New(broker.Config{BaseURL: "https://b.example.fi"}, broker.Deps{Store: stB, Registry: reg, Logger: slog.New(slog.DiscardHandler), Sealer: sealer,
 		Connectors: func(context.Context, *model.Integration) (connector.Connector, error) { return nil, errors.New("none") }})
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 		SessionIdleTimeout:  a.cfg.Broker.SessionIdleTimeout,
 		DefaultLanguage:     a.cfg.Broker.DefaultLanguage,
 		Policy:              identity.DefaultPolicy(),
-	}, broker.Deps{Store: a.store, Registry: a.registry, Connectors: a.buildConnector, Logger: a.log})
+	}, broker.Deps{Store: a.store, Registry: a.registry, Connectors: a.buildConnector, Logger: a.log, Sealer: a.sealer})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/mpassid/mpassid/internal/audit"
 	"github.com/mpassid/mpassid/internal/connector"
 	"github.com/mpassid/mpassid/internal/identity"
+	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/store"
@@ -34,7 +35,10 @@ const (
 // Cookie names. The transaction cookie binds a login transaction to the
 // browser that started it; the SSO cookie carries the SSO session.
 const (
-	txCookie  = "mpassid_tx"
+	// txCookie prefixes the cookie that carries one login transaction,
+	// sealed; its name ends with the start of the transaction id, so that
+	// logins in several tabs do not overwrite each other.
+	txCookie  = "mpassid_tx_"
 	ssoCookie = "mpassid_sso"
 )
 
@@ -61,6 +65,8 @@ type Deps struct {
 	Registry   *registry.Registry
 	Connectors ConnectorFactory
 	Logger     *slog.Logger
+	// Sealer seals the login transaction into the browser's cookie.
+	Sealer *keys.Sealer
 }
 
 // Broker runs logins. It is safe for concurrent use.
@@ -71,6 +77,13 @@ type Broker struct {
 	newConn    ConnectorFactory
 	log        *slog.Logger
 	audit      *audit.Logger
+	sealer     *keys.Sealer
+
+	// pending holds sessions created by a callback until the frontend has
+	// answered, so that the session and its first participant are stored in
+	// one write.
+	pendingMu sync.Mutex
+	pending   map[string]*pendingSession
 	catalog    atomic.Pointer[Catalog]
 	responders map[Protocol]Responder
 
@@ -85,8 +98,8 @@ type Broker struct {
 // New builds a broker; call Reload before serving and SetResponder for each
 // frontend.
 func New(cfg Config, deps Deps) (*Broker, error) {
-	if deps.Store == nil || deps.Registry == nil || deps.Connectors == nil || deps.Logger == nil {
-		return nil, errors.New("broker: store, registry, connector factory and logger are required")
+	if deps.Store == nil || deps.Registry == nil || deps.Connectors == nil || deps.Logger == nil || deps.Sealer == nil {
+		return nil, errors.New("broker: store, registry, connector factory, logger and sealer are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -97,6 +110,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	b := &Broker{
 		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger, audit: audit.New(deps.Logger),
+		sealer: deps.Sealer, pending: map[string]*pendingSession{},
 		responders: map[Protocol]Responder{}, connectors: map[int64]connector.Connector{},
 	}
 	b.catalog.Store(NewCatalog(0, nil))
@@ -141,13 +155,16 @@ func (b *Broker) Routes(mux *http.ServeMux) {
 // answer.
 type transaction struct {
 	Request Request `json:"request"`
-	// Binding is the SHA-256 of the transaction cookie's value: the
-	// transaction continues only in the browser that started it.
-	Binding        string    `json:"binding"`
 	SourceID       int64     `json:"sourceId,omitempty"`
 	ConnectorState []byte    `json:"connectorState,omitempty"`
 	Language       string    `json:"language"`
 	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// pendingSession is an SSO session not yet stored.
+type pendingSession struct {
+	rec  store.Session
+	data sessionData
 }
 
 // sessionData is what an SSO session holds.
@@ -196,14 +213,12 @@ func (b *Broker) Begin(w http.ResponseWriter, r *http.Request, req Request) {
 		return
 	}
 
-	binding := randomToken()
-	tx := transaction{Request: req, Binding: hashToken(binding), Language: lang, CreatedAt: b.cfg.Now()}
+	tx := transaction{Request: req, Language: lang, CreatedAt: b.cfg.Now()}
 	txID := randomToken()
-	if err := b.putTransaction(ctx, txID, &tx, true); err != nil {
-		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, lang, "store transaction", slog.Any("error", err))
+	if err := b.putTransaction(w, r, txID, &tx); err != nil {
+		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, lang, "seal transaction", slog.Any("error", err))
 		return
 	}
-	b.setCookie(w, r, txCookie, binding, b.cfg.TransactionLifetime)
 	if len(sources) == 1 {
 		b.startSource(w, r, txID, &tx, svc, sources[0])
 		return
@@ -251,40 +266,62 @@ func (b *Broker) usableSession(r *http.Request, req Request, sources []*model.In
 	return nil, nil
 }
 
-func (b *Broker) putTransaction(ctx context.Context, id string, tx *transaction, create bool) error {
+// putTransaction seals the transaction into its cookie. The transaction
+// lives only there: no database write, any instance can continue it, and
+// only the browser that holds the cookie can. Single use of the upstream
+// answer is the connectors' replay cache's job.
+func (b *Broker) putTransaction(w http.ResponseWriter, r *http.Request, id string, tx *transaction) error {
 	data, err := json.Marshal(tx)
 	if err != nil {
 		return fmt.Errorf("encode transaction: %w", err)
 	}
-	rec := store.Transaction{ID: hashToken(id), Data: data, ExpiresAt: tx.CreatedAt.Add(b.cfg.TransactionLifetime)}
-	if create {
-		return b.st.PutTransaction(ctx, rec)
+	sealed, err := b.sealer.SealString(string(data), "login transaction:"+id)
+	if err != nil {
+		return fmt.Errorf("seal transaction: %w", err)
 	}
-	return b.st.UpdateTransaction(ctx, rec)
+	remaining := tx.CreatedAt.Add(b.cfg.TransactionLifetime).Sub(b.cfg.Now())
+	b.setCookie(w, r, txCookieName(id), sealed, remaining)
+	return nil
 }
 
-// loadTransaction reads a live transaction and checks that it belongs to
-// this browser.
+func txCookieName(id string) string {
+	if len(id) > 16 {
+		id = id[:16]
+	}
+	return txCookie + id
+}
+
+// errNoTransaction: the browser holds no live transaction of that id
+// (another browser, expired, finished, or forged).
+var errNoTransaction = errors.New("no such login transaction in this browser")
+
+// loadTransaction opens the transaction from this browser's cookie.
 func (b *Broker) loadTransaction(r *http.Request, id string) (*transaction, error) {
 	if id == "" {
-		return nil, store.ErrNotFound
+		return nil, errNoTransaction
 	}
-	rec, err := b.st.GetTransaction(r.Context(), hashToken(id))
+	c, err := r.Cookie(txCookieName(id))
 	if err != nil {
-		return nil, err
+		return nil, errNoTransaction
+	}
+	data, err := b.sealer.OpenString(c.Value, "login transaction:"+id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoTransaction, err)
 	}
 	var tx transaction
-	if err := json.Unmarshal(rec.Data, &tx); err != nil {
+	if err := json.Unmarshal([]byte(data), &tx); err != nil {
 		return nil, fmt.Errorf("decode transaction: %w", err)
 	}
-	c, err := r.Cookie(txCookie)
-	if err != nil || !constantTimeEqual(hashToken(c.Value), tx.Binding) {
-		return nil, errBrowserMismatch
+	if !b.cfg.Now().Before(tx.CreatedAt.Add(b.cfg.TransactionLifetime)) {
+		return nil, fmt.Errorf("%w: expired", errNoTransaction)
 	}
 	return &tx, nil
 }
 
-var errBrowserMismatch = errors.New("login transaction belongs to another browser")
+// endTransaction clears the transaction's cookie.
+func (b *Broker) endTransaction(w http.ResponseWriter, r *http.Request, id string) {
+	b.clearCookie(w, r, txCookieName(id))
+}
 
 // startSource sends the browser to the chosen source.
 func (b *Broker) startSource(w http.ResponseWriter, r *http.Request, txID string, tx *transaction, svc *Service, src *model.Integration) {
@@ -302,7 +339,7 @@ func (b *Broker) startSource(w http.ResponseWriter, r *http.Request, txID string
 	}
 	tx.SourceID = src.ID
 	tx.ConnectorState = started.State
-	if err := b.putTransaction(ctx, txID, tx, false); err != nil {
+	if err := b.putTransaction(w, r, txID, tx); err != nil {
 		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, tx.Language, "update transaction", slog.Any("error", err))
 		return
 	}
@@ -423,10 +460,7 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, connector.ErrCancelled) {
 			code = ErrCodeCancelled
 		}
-		if _, cerr := b.st.ConsumeTransaction(ctx, hashToken(txID)); cerr != nil {
-			b.transactionError(w, r, cerr)
-			return
-		}
+		b.endTransaction(w, r, txID)
 		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, code, "upstream login failed", svc, src.IdP.FlowName, err)})
 		return
 	}
@@ -436,11 +470,8 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	built, err := identity.Build(identity.Input{IdP: idpCfg, Raw: ident.Attributes, Registry: b.registry.Current(), Policy: b.cfg.Policy})
-	// The transaction ends here whatever the outcome: a callback is single use.
-	if _, cerr := b.st.ConsumeTransaction(ctx, hashToken(txID)); cerr != nil {
-		b.transactionError(w, r, cerr)
-		return
-	}
+	// The transaction ends here whatever the outcome.
+	b.endTransaction(w, r, txID)
 	if err != nil {
 		b.respond(w, r, &Result{Request: tx.Request, Service: svc, Err: b.loginError(ctx, ErrCodeFailed, "the identity source did not identify the user", svc, src.IdP.FlowName, err)})
 		return
@@ -449,14 +480,19 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 		b.log.InfoContext(ctx, "attribute value not released", slog.Int64("source", src.ID), slog.String("reason", string(d.Reason)), slog.String("detail", d.Message))
 	}
 	built.User.Source = src.IdP.FlowName
-	sess, err := b.createSession(w, r, built.User, src, ident.AuthnInstant)
+	sess, err := b.startSession(w, r, built.User, src, ident.AuthnInstant)
 	if err != nil {
 		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, tx.Language, "create session", slog.Any("error", err))
 		return
 	}
-	b.clearCookie(w, r, txCookie)
 	b.audit.LoggedIn(ctx, audit.Login{Service: svc.ID(), Source: src.IdP.FlowName, UID: built.User.UID, Result: audit.ResultUpstream})
 	b.respond(w, r, &Result{Request: tx.Request, Service: svc, User: built.User, Session: *sess})
+	// Stored once, with the participant the frontend recorded while
+	// answering; the answer is still in the server's buffer until this
+	// handler returns.
+	if err := b.storeSession(ctx, sess.ID); err != nil {
+		b.log.ErrorContext(ctx, "store SSO session", slog.Any("error", err))
+	}
 }
 
 func (b *Broker) respond(w http.ResponseWriter, r *http.Request, res *Result) {
@@ -478,10 +514,8 @@ func (b *Broker) loginError(ctx context.Context, code ErrorCode, desc string, sv
 
 func (b *Broker) transactionError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyUsed):
-		b.errorPage(w, r, http.StatusBadRequest, msgExpired, "", "login transaction missing, expired or used", slog.Any("error", err))
-	case errors.Is(err, errBrowserMismatch):
-		b.errorPage(w, r, http.StatusBadRequest, msgExpired, "", "login transaction of another browser", slog.Any("error", err))
+	case errors.Is(err, errNoTransaction):
+		b.errorPage(w, r, http.StatusBadRequest, msgExpired, "", "login transaction missing, expired, finished or of another browser", slog.Any("error", err))
 	default:
 		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, "", "load transaction", slog.Any("error", err))
 	}

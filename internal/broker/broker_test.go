@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mpassid/mpassid/internal/connector"
+	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/store"
@@ -135,6 +136,7 @@ func newEnv(t *testing.T, sources int) *env {
 		TransactionLifetime: 10 * time.Minute, SessionLifetime: 8 * time.Hour, SessionIdleTimeout: time.Hour,
 	}, Deps{
 		Store: st, Registry: registry.NewRegistry(registry.NewLookup(orgs)), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Sealer: testSealer(t),
 		Connectors: func(_ context.Context, src *model.Integration) (connector.Connector, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -326,4 +328,13 @@ func TestParticipantsAndLogout(t *testing.T) {
 	if _, b := get(t, c, e.srv.URL+"/begin?passive=1"); b != "error:no_passive" {
 		t.Errorf("session still usable after logout: %q", b)
 	}
+}
+
+func testSealer(t *testing.T) *keys.Sealer {
+	t.Helper()
+	s, err := keys.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -364,7 +364,7 @@ func (b *Broker) handleSelectPage(w http.ResponseWriter, r *http.Request) {
 	// page, so the transaction keeps it.
 	if l := q.Get("lang"); validLang(l) && l != tx.Language {
 		tx.Language = l
-		if err := b.putTransaction(r.Context(), txID, tx, false); err != nil {
+		if err := b.putTransaction(w, r, txID, tx); err != nil {
 			b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, l, "update transaction language", slog.Any("error", err))
 			return
 		}

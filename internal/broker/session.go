@@ -18,10 +18,12 @@ func constantTimeEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// createSession starts an SSO session for the user and sets its cookie. The
+// startSession starts an SSO session for the user and sets its cookie; the
 // store keeps the session under the hash of the cookie's value, so a copy of
-// the database does not hand out live sessions.
-func (b *Broker) createSession(w http.ResponseWriter, r *http.Request, u *model.User, src *model.Integration, authnInstant time.Time) (*Session, error) {
+// the database does not hand out live sessions. The session is held as
+// pending until storeSession, so that the frontend's participant record is
+// part of the same single write.
+func (b *Broker) startSession(w http.ResponseWriter, r *http.Request, u *model.User, src *model.Integration, authnInstant time.Time) (*Session, error) {
 	now := b.cfg.Now()
 	if authnInstant.IsZero() || authnInstant.After(now) {
 		authnInstant = now
@@ -31,21 +33,50 @@ func (b *Broker) createSession(w http.ResponseWriter, r *http.Request, u *model.
 		_ = b.st.DeleteSession(r.Context(), hashToken(c.Value))
 	}
 	token := randomToken()
-	data := sessionData{User: u, SourceID: src.ID, Source: src.IdP.FlowName, AuthnInstant: authnInstant}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return nil, fmt.Errorf("encode session: %w", err)
+	p := &pendingSession{
+		rec: store.Session{
+			ID: hashToken(token), SubjectHash: hashToken(u.UID), CreatedAt: now,
+			ExpiresAt:     now.Add(b.cfg.SessionLifetime),
+			IdleExpiresAt: now.Add(min(b.cfg.SessionIdleTimeout, b.cfg.SessionLifetime)),
+		},
+		data: sessionData{User: u, SourceID: src.ID, Source: src.IdP.FlowName, AuthnInstant: authnInstant},
 	}
-	rec := store.Session{
-		ID: hashToken(token), SubjectHash: hashToken(u.UID), Data: raw, CreatedAt: now,
-		ExpiresAt:     now.Add(b.cfg.SessionLifetime),
-		IdleExpiresAt: now.Add(min(b.cfg.SessionIdleTimeout, b.cfg.SessionLifetime)),
-	}
-	if err := b.st.PutSession(r.Context(), rec); err != nil {
-		return nil, fmt.Errorf("store session: %w", err)
-	}
+	b.pendingMu.Lock()
+	b.pending[p.rec.ID] = p
+	b.pendingMu.Unlock()
 	b.setCookie(w, r, ssoCookie, token, b.cfg.SessionLifetime)
-	return &Session{ID: rec.ID, AuthnInstant: authnInstant, SourceID: src.ID, Source: src.IdP.FlowName, ExpiresAt: rec.ExpiresAt}, nil
+	return &Session{ID: p.rec.ID, AuthnInstant: authnInstant, SourceID: src.ID, Source: src.IdP.FlowName, ExpiresAt: p.rec.ExpiresAt}, nil
+}
+
+// storeSession writes a pending session with its participants.
+func (b *Broker) storeSession(ctx context.Context, id string) error {
+	b.pendingMu.Lock()
+	p := b.pending[id]
+	delete(b.pending, id)
+	b.pendingMu.Unlock()
+	if p == nil {
+		return fmt.Errorf("no pending session %s", id)
+	}
+	raw, err := json.Marshal(p.data)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	p.rec.Data = raw
+	if err := b.st.PutSession(ctx, p.rec); err != nil {
+		return fmt.Errorf("store session: %w", err)
+	}
+	return nil
+}
+
+// addParticipant appends or replaces the participant of its service.
+func (d *sessionData) addParticipant(p Participant) {
+	for i := range d.Participants {
+		if d.Participants[i].ServiceID == p.ServiceID {
+			d.Participants[i] = p
+			return
+		}
+	}
+	d.Participants = append(d.Participants, p)
 }
 
 // loadSession returns the browser's live SSO session, or nil.
@@ -85,6 +116,13 @@ func (b *Broker) CurrentSession(r *http.Request) (*Session, error) {
 // AddParticipant records a service logged in within the session and moves
 // the session's idle expiry.
 func (b *Broker) AddParticipant(ctx context.Context, sessionID string, p Participant) error {
+	b.pendingMu.Lock()
+	if pending := b.pending[sessionID]; pending != nil {
+		pending.data.addParticipant(p)
+		b.pendingMu.Unlock()
+		return nil
+	}
+	b.pendingMu.Unlock()
 	rec, err := b.st.GetSession(ctx, sessionID)
 	if err != nil {
 		return fmt.Errorf("add participant: %w", err)
@@ -93,16 +131,7 @@ func (b *Broker) AddParticipant(ctx context.Context, sessionID string, p Partici
 	if err := json.Unmarshal(rec.Data, &data); err != nil {
 		return fmt.Errorf("decode session: %w", err)
 	}
-	replaced := false
-	for i := range data.Participants {
-		if data.Participants[i].ServiceID == p.ServiceID {
-			data.Participants[i] = p
-			replaced = true
-		}
-	}
-	if !replaced {
-		data.Participants = append(data.Participants, p)
-	}
+	data.addParticipant(p)
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
