@@ -71,19 +71,19 @@ type Deps struct {
 
 // Broker runs logins. It is safe for concurrent use.
 type Broker struct {
-	cfg        Config
-	st         store.Store
-	registry   *registry.Registry
-	newConn    ConnectorFactory
-	log        *slog.Logger
-	audit      *audit.Logger
-	sealer     *keys.Sealer
+	cfg      Config
+	st       store.Store
+	registry *registry.Registry
+	newConn  ConnectorFactory
+	log      *slog.Logger
+	audit    *audit.Logger
+	sealer   *keys.Sealer
 
 	// pending holds sessions created by a callback until the frontend has
 	// answered, so that the session and its first participant are stored in
 	// one write.
-	pendingMu sync.Mutex
-	pending   map[string]*pendingSession
+	pendingMu  sync.Mutex
+	pending    map[string]*pendingSession
 	catalog    atomic.Pointer[Catalog]
 	responders map[Protocol]Responder
 
@@ -154,7 +154,7 @@ func (b *Broker) Routes(mux *http.ServeMux) {
 // transaction is what the broker keeps between a service's request and its
 // answer.
 type transaction struct {
-	Request Request `json:"request"`
+	Request        Request   `json:"request"`
 	SourceID       int64     `json:"sourceId,omitempty"`
 	ConnectorState []byte    `json:"connectorState,omitempty"`
 	Language       string    `json:"language"`

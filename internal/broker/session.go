@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +12,6 @@ import (
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/store"
 )
-
-func constantTimeEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
 
 // startSession starts an SSO session for the user and sets its cookie; the
 // store keeps the session under the hash of the cookie's value, so a copy of
