@@ -74,6 +74,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 	}, oidcop.Deps{
 		Flow: a.broker, Keys: a.KeySet, Runtime: a.store, Logger: a.log,
 		OpenSecret: a.sealer.OpenString,
+		Sealer:     a.sealer,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second},
 	})
 	if err != nil {

@@ -35,7 +35,7 @@ func TestDiscoveryGolden(t *testing.T) {
 func TestNewChecksConfig(t *testing.T) {
 	e := newEnv(t)
 	good := Config{Issuer: "https://mpassid.example", PairwiseSalt: make([]byte, 16)}
-	deps := Deps{Flow: e.flow, Keys: e.p.keys, Runtime: e.st, OpenSecret: e.p.openSecret}
+	deps := Deps{Flow: e.flow, Keys: e.p.keys, Runtime: e.st, OpenSecret: e.p.openSecret, Sealer: e.p.sealer}
 	if _, err := New(good, deps); err != nil {
 		t.Fatal(err)
 	}

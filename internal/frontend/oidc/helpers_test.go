@@ -340,6 +340,7 @@ func newEnv(t testing.TB) *env {
 		OpenSecret: func(sealed, clientID string) (string, error) {
 			return sealer.OpenString(sealed, clientID)
 		},
+		Sealer:     sealer,
 		HTTPClient: e.srv.Client(),
 		Logger:     logger,
 	})

@@ -236,6 +236,19 @@ func TestUnknownCodeAndGrant(t *testing.T) {
 	e := newEnv(t)
 	st, body := e.exchange(clientBasic, randomToken())
 	tokenErr(t, st, body, 400, errInvalidGrant)
+	// A real code with one character changed does not open.
+	code := e.code(authReq(clientBasic))
+	i := len(code) / 2
+	flipped := code[:i] + string("AB"[boolIndex(code[i] == 'A')]) + code[i+1:]
+	st, body = e.exchange(clientBasic, flipped)
+	tokenErr(t, st, body, 400, errInvalidGrant)
+	// A code sealed with another purpose's key context does not either.
+	other, err := e.p.sealer.SealString(`{"g":"x","d":{}}`, "something else")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, body = e.exchange(clientBasic, other)
+	tokenErr(t, st, body, 400, errInvalidGrant)
 	st, body, _ = e.tokenCall(url.Values{"grant_type": {"password"}, "username": {"a"}}, clientBasic, testSecret)
 	tokenErr(t, st, body, 400, errUnsupportedGrantType)
 	st, body, _ = e.tokenCall(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, clientBasic, testSecret)
@@ -400,4 +413,11 @@ func TestUserinfoErrors(t *testing.T) {
 	if st, _, _ := e.userinfo(body["refresh_token"].(string)); st != 401 {
 		t.Errorf("refresh token at userinfo: %d", st)
 	}
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

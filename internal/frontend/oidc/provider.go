@@ -68,6 +68,9 @@ type Deps struct {
 	// OpenSecret unseals a client secret; the associated data is the
 	// client_id.
 	OpenSecret func(sealed, clientID string) (string, error)
+	// Sealer seals authorization codes: a code carries its grant, sealed,
+	// so that issuing one writes nothing (see exchangeCode).
+	Sealer *keys.Sealer
 	// HTTPClient fetches client jwks_uri documents and sends back-channel
 	// logout tokens; nil means a client with a 5-second timeout.
 	HTTPClient *http.Client
@@ -82,6 +85,7 @@ type Provider struct {
 	keys       func() *keys.KeySet
 	rt         store.Runtime
 	openSecret func(sealed, clientID string) (string, error)
+	sealer     *keys.Sealer
 	http       *http.Client
 	log        *slog.Logger
 	now        func() time.Time
@@ -107,6 +111,8 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		return nil, errors.New("oidc: New: nil Runtime")
 	case deps.OpenSecret == nil:
 		return nil, errors.New("oidc: New: nil OpenSecret")
+	case deps.Sealer == nil:
+		return nil, errors.New("oidc: New: nil Sealer")
 	case len(cfg.PairwiseSalt) < MinPairwiseSaltLen:
 		return nil, fmt.Errorf("oidc: New: PairwiseSalt must have at least %d bytes", MinPairwiseSaltLen)
 	}
@@ -134,6 +140,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		keys:       deps.Keys,
 		rt:         deps.Runtime,
 		openSecret: deps.OpenSecret,
+		sealer:     deps.Sealer,
 		http:       deps.HTTPClient,
 		log:        deps.Logger,
 		now:        cfg.Now,

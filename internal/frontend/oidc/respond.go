@@ -12,7 +12,6 @@ import (
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/identity"
-	"github.com/mpassid/mpassid/internal/store"
 )
 
 // grantData is what a code, and each token issued for it, carries: the
@@ -104,21 +103,9 @@ func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.R
 		SID:      sessionSID(res.Session.ID, st.ClientID),
 		Expires:  now.Add(p.cfg.CodeLifetime).Unix(),
 	}
-	data, err := json.Marshal(g)
+	code, err := p.sealCode(sealedCode{GrantID: randomToken(), Grant: &g})
 	if err != nil {
-		p.log.ErrorContext(ctx, "respond: encode code", errAttr(err))
-		fail(newErr(errServerError, "internal error"))
-		return
-	}
-	code := randomToken()
-	if err := p.rt.PutCode(ctx, store.Code{
-		Hash:      hashToken(code),
-		ClientID:  st.ClientID,
-		GrantID:   randomToken(),
-		Data:      data,
-		ExpiresAt: now.Add(p.cfg.CodeLifetime),
-	}); err != nil {
-		p.log.ErrorContext(ctx, "respond: store code", slog.String("client_id", st.ClientID), errAttr(err))
+		p.log.ErrorContext(ctx, "respond: seal code", slog.String("client_id", st.ClientID), errAttr(err))
 		fail(newErr(errServerError, "internal error"))
 		return
 	}

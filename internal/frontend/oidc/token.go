@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/store"
@@ -65,7 +66,7 @@ func parseTokenRequest(authorization string, form url.Values) (*tokenRequest, *o
 		t.Code = form.Get("code")
 		t.RedirectURI = form.Get("redirect_uri")
 		t.CodeVerifier = form.Get("code_verifier")
-		if t.Code == "" || len(t.Code) > 256 {
+		if t.Code == "" || len(t.Code) > maxCodeLen {
 			return nil, newErr(errInvalidRequest, "code is missing or too long")
 		}
 		if t.RedirectURI == "" {
@@ -153,34 +154,34 @@ func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tok
 	if !grantAllowed(reg, grantAuthorizationCode) {
 		return nil, newErr(errUnauthorizedClient, "the client may not use the authorization_code grant")
 	}
-	c, err := p.rt.ConsumeCode(ctx, hashToken(t.Code))
-	switch {
-	case errors.Is(err, store.ErrAlreadyUsed) && c != nil:
-		// RFC 6749 4.1.2: a code used twice revokes what it issued.
-		n, rerr := p.rt.RevokeGrant(ctx, c.GrantID)
-		if rerr != nil {
-			p.log.ErrorContext(ctx, "revoke grant of a reused code", slog.String("client_id", c.ClientID), errAttr(rerr))
-		}
-		p.log.WarnContext(ctx, "authorization code reused: grant revoked", slog.String("client_id", c.ClientID),
-			slog.Int("tokens_revoked", n))
-		return nil, newErr(errInvalidGrant, "the code was already used")
-	case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyUsed):
+	c, err := p.openCode(t.Code)
+	if err != nil {
 		return nil, newErr(errInvalidGrant, "the code is unknown or expired")
-	case err != nil:
-		p.log.ErrorContext(ctx, "consume code", errAttr(err))
-		return nil, newErr(errServerError, "internal error")
 	}
-	var g grantData
-	if err := json.Unmarshal(c.Data, &g); err != nil {
-		p.log.ErrorContext(ctx, "decode code", errAttr(err))
-		return nil, newErr(errServerError, "internal error")
-	}
+	g := c.Grant
 	switch {
-	case c.ClientID != reg.ClientID || g.ClientID != reg.ClientID:
+	case g.ClientID != reg.ClientID:
 		return nil, newErr(errInvalidGrant, "the code was issued to another client")
 	case p.now().Unix() >= g.Expires:
 		return nil, newErr(errInvalidGrant, "the code is unknown or expired")
-	case t.RedirectURI != g.RedirectURI:
+	}
+	// Single use: the one write of redeeming a code.
+	fresh, err := p.rt.MarkUsed(ctx, codeReplayNS, hashToken(t.Code), time.Unix(g.Expires, 0).Add(time.Minute))
+	if err != nil {
+		p.log.ErrorContext(ctx, "record code use", errAttr(err))
+		return nil, newErr(errServerError, "internal error")
+	}
+	if !fresh {
+		// RFC 6749 4.1.2: a code used twice revokes what it issued.
+		n, rerr := p.rt.RevokeGrant(ctx, c.GrantID)
+		if rerr != nil {
+			p.log.ErrorContext(ctx, "revoke grant of a reused code", slog.String("client_id", g.ClientID), errAttr(rerr))
+		}
+		p.log.WarnContext(ctx, "authorization code reused: grant revoked", slog.String("client_id", g.ClientID),
+			slog.Int("tokens_revoked", n))
+		return nil, newErr(errInvalidGrant, "the code was already used")
+	}
+	if t.RedirectURI != g.RedirectURI {
 		return nil, newErr(errInvalidGrant, "redirect_uri does not match the authorization request")
 	}
 	if g.CodeChallenge != "" {
@@ -197,7 +198,7 @@ func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tok
 		return nil, newErr(errInvalidGrant, "code_verifier sent but no code_challenge was")
 	}
 	g.RedirectURI, g.CodeChallenge = "", ""
-	resp, e := p.issue(ctx, svc, c.GrantID, &g)
+	resp, e := p.issue(ctx, svc, c.GrantID, g)
 	if e != nil {
 		return nil, e
 	}
