@@ -227,6 +227,9 @@ type Runtime interface {
 	// ns until expiresAt. It returns false if the value was already recorded
 	// and is still live: a replay.
 	MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error)
+	// Marked reports whether value is recorded and live in namespace ns: a
+	// read of the same records (a denylist check, say).
+	Marked(ctx context.Context, ns, value string) (bool, error)
 
 	// DeleteExpired removes runtime records that expired before now and
 	// returns how many.

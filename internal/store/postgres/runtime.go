@@ -255,6 +255,19 @@ func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.T
 	return tag.RowsAffected() == 1, nil
 }
 
+// Marked reports whether value is recorded and live in namespace ns.
+func (s *Store) Marked(ctx context.Context, ns, value string) (bool, error) {
+	var one int
+	err := s.pool.QueryRow(ctx, `SELECT 1 FROM replay WHERE ns = $1 AND value = $2 AND expires_at > $3`, ns, value, time.Now()).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: marked: %w", err)
+	}
+	return true, nil
+}
+
 // DeleteExpired removes runtime records that expired at or before now.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64

@@ -805,6 +805,15 @@ func testMarkUsed(t *testing.T, s store.Store) {
 	if !must(s.MarkUsed(ctx, "wilma", "id-1", exp))(t) {
 		t.Error("namespaces are not separate")
 	}
+	if !must(s.Marked(ctx, "saml", "id-1"))(t) {
+		t.Error("Marked does not see a live value")
+	}
+	if must(s.Marked(ctx, "saml", "id-2"))(t) || must(s.Marked(ctx, "other", "id-1"))(t) {
+		t.Error("Marked sees a value never recorded")
+	}
+	if must(s.MarkUsed(ctx, "gone", "x", time.Now().Add(-time.Second)))(t); must(s.Marked(ctx, "gone", "x"))(t) {
+		t.Error("Marked sees an expired value")
+	}
 	// Once expired, the value may be used again, and is then protected anew.
 	if !must(s.MarkUsed(ctx, "jti", "old", time.Now().Add(-time.Second)))(t) {
 		t.Error("first use reported as replay")
