@@ -18,6 +18,38 @@ const (
 // codeReplayNS is the replay-cache namespace of redeemed codes.
 const codeReplayNS = "oidc-code"
 
+// accessTokenAD binds sealed access tokens to their purpose.
+const accessTokenAD = "oidc access token"
+
+// revokedGrantNS is the replay-cache namespace used as the denylist of
+// revoked grants: a reused code puts its grant there, and userinfo refuses
+// the grant's access tokens.
+const revokedGrantNS = "oidc-revoked-grant"
+
+// accessTokenPrefix tells a sealed access token from an opaque one.
+const accessTokenPrefix = "at."
+
+// sealedAccess is what an access token carries: the grant as issued, sealed
+// like a code, so that issuing a token writes nothing.
+type sealedAccess = sealedCode
+
+// sealAccessToken seals the grant of an access token.
+func (p *Provider) sealAccessToken(a sealedAccess) (string, error) {
+	s, err := p.seal(a, accessTokenAD)
+	if err != nil {
+		return "", err
+	}
+	return accessTokenPrefix + s, nil
+}
+
+// openAccessToken opens an access token sealed by sealAccessToken.
+func (p *Provider) openAccessToken(tok string) (*sealedAccess, error) {
+	if len(tok) <= len(accessTokenPrefix) || tok[:len(accessTokenPrefix)] != accessTokenPrefix {
+		return nil, fmt.Errorf("not an access token")
+	}
+	return p.open(tok[len(accessTokenPrefix):], accessTokenAD)
+}
+
 // codeAD binds sealed codes to their purpose: nothing else sealed under the
 // master key opens as a code.
 const codeAD = "oidc authorization code"
@@ -33,7 +65,12 @@ type sealedCode struct {
 
 // sealCode deflates the grant before sealing it: its claims repeat OIDs
 // and URNs, and the code travels in a URL.
-func (p *Provider) sealCode(c sealedCode) (string, error) {
+func (p *Provider) sealCode(c sealedCode) (string, error) { return p.seal(c, codeAD) }
+
+func (p *Provider) openCode(code string) (*sealedCode, error) { return p.open(code, codeAD) }
+
+// seal deflates and seals a grant for the purpose ad.
+func (p *Provider) seal(c sealedCode, ad string) (string, error) {
 	var buf bytes.Buffer
 	zw, err := flate.NewWriter(&buf, flate.BestSpeed)
 	if err != nil {
@@ -45,18 +82,19 @@ func (p *Provider) sealCode(c sealedCode) (string, error) {
 	if err := zw.Close(); err != nil {
 		return "", fmt.Errorf("compress code: %w", err)
 	}
-	sealed, err := p.sealer.SealString(buf.String(), codeAD)
+	sealed, err := p.sealer.SealString(buf.String(), ad)
 	if err != nil {
 		return "", fmt.Errorf("seal code: %w", err)
 	}
 	return sealed, nil
 }
 
-func (p *Provider) openCode(code string) (*sealedCode, error) {
+// open opens what seal sealed for the purpose ad.
+func (p *Provider) open(code, ad string) (*sealedCode, error) {
 	if len(code) > maxCodeLen {
 		return nil, fmt.Errorf("open code: longer than %d", maxCodeLen)
 	}
-	compressed, err := p.sealer.OpenString(code, codeAD)
+	compressed, err := p.sealer.OpenString(code, ad)
 	if err != nil {
 		return nil, fmt.Errorf("open code: %w", err)
 	}

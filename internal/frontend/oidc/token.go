@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -173,7 +174,7 @@ func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tok
 	}
 	if !fresh {
 		// RFC 6749 4.1.2: a code used twice revokes what it issued.
-		n, rerr := p.rt.RevokeGrant(ctx, c.GrantID)
+		n, rerr := p.revokeGrant(ctx, c.GrantID)
 		if rerr != nil {
 			p.log.ErrorContext(ctx, "revoke grant of a reused code", slog.String("client_id", g.ClientID), errAttr(rerr))
 		}
@@ -232,7 +233,7 @@ func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenReq
 		// A rotated-out refresh token came back: it leaked, or the
 		// client lost track. Revoke the whole grant.
 		if grantID, _, ok := strings.Cut(t.RefreshToken, "."); ok && grantID != "" {
-			n, rerr := p.rt.RevokeGrant(ctx, grantID)
+			n, rerr := p.revokeGrant(ctx, grantID)
 			if rerr != nil {
 				p.log.ErrorContext(ctx, "revoke grant of a reused refresh token", slog.String("client_id", reg.ClientID), errAttr(rerr))
 			}
@@ -292,19 +293,14 @@ func narrowScopes(g *grantData, t *tokenRequest) *oauthError {
 func (p *Provider) issue(ctx context.Context, svc *broker.Service, grantID string, g *grantData) (*tokenResponse, *oauthError) {
 	reg := svc.Integration.SP.OIDC
 	now := p.now()
-	access := randomToken()
+	// The access token is the grant, sealed: issuing it writes nothing, any
+	// instance can serve userinfo, and a revoked grant is refused through
+	// the denylist (see revokeGrant).
 	ag := *g
 	ag.Expires = now.Add(p.cfg.AccessTokenLifetime).Unix()
-	data, err := json.Marshal(&ag)
+	access, err := p.sealAccessToken(sealedAccess{GrantID: grantID, Grant: &ag})
 	if err != nil {
-		p.log.ErrorContext(ctx, "encode access token", errAttr(err))
-		return nil, newErr(errServerError, "internal error")
-	}
-	if err := p.rt.PutToken(ctx, store.Token{
-		Hash: hashToken(access), Kind: store.AccessToken, ClientID: reg.ClientID, GrantID: grantID,
-		Data: data, ExpiresAt: now.Add(p.cfg.AccessTokenLifetime),
-	}); err != nil {
-		p.log.ErrorContext(ctx, "store access token", errAttr(err))
+		p.log.ErrorContext(ctx, "seal access token", errAttr(err))
 		return nil, newErr(errServerError, "internal error")
 	}
 	resp := &tokenResponse{
@@ -340,4 +336,14 @@ func (p *Provider) issue(ctx context.Context, svc *broker.Service, grantID strin
 	}
 	resp.IDToken = idt
 	return resp, nil
+}
+
+// revokeGrant revokes everything issued for a grant: its stored refresh
+// tokens are deleted, and the grant goes on the denylist that userinfo
+// checks, for as long as its access tokens could live.
+func (p *Provider) revokeGrant(ctx context.Context, grantID string) (int, error) {
+	if _, err := p.rt.MarkUsed(ctx, revokedGrantNS, grantID, p.now().Add(p.cfg.AccessTokenLifetime+time.Minute)); err != nil {
+		return 0, fmt.Errorf("deny grant: %w", err)
+	}
+	return p.rt.RevokeGrant(ctx, grantID)
 }

@@ -1,14 +1,11 @@
 package oidc
 
 import (
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
 	"strings"
 
-	"github.com/mpassid/mpassid/internal/store"
 )
 
 // bearerError answers userinfo with RFC 6750 3: a WWW-Authenticate header
@@ -64,26 +61,23 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.bearerError(w, r, http.StatusUnauthorized, "", "")
 		return
 	}
-	if len(token) > 256 {
-		p.bearerError(w, r, http.StatusUnauthorized, errInvalidToken, "the access token is not valid")
-		return
-	}
 	ctx := r.Context()
-	tok, err := p.rt.GetToken(ctx, hashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
+	sa, err := p.openAccessToken(token)
+	if err != nil || p.now().Unix() >= sa.Grant.Expires {
 		p.bearerError(w, r, http.StatusUnauthorized, errInvalidToken, "the access token is not valid")
 		return
 	}
+	revoked, err := p.rt.Marked(ctx, revokedGrantNS, sa.GrantID)
 	if err != nil {
-		p.log.ErrorContext(ctx, "userinfo: get token", errAttr(err))
+		p.log.ErrorContext(ctx, "userinfo: check revocation", errAttr(err))
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: errServerError})
 		return
 	}
-	var g grantData
-	if tok.Kind != store.AccessToken || json.Unmarshal(tok.Data, &g) != nil || p.now().Unix() >= g.Expires {
-		p.bearerError(w, r, http.StatusUnauthorized, errInvalidToken, "the access token is not valid")
+	if revoked {
+		p.bearerError(w, r, http.StatusUnauthorized, errInvalidToken, "the access token was revoked")
 		return
 	}
+	g := sa.Grant
 	if cat := p.catalog(); cat != nil {
 		if _, ok := cat.ServiceByClientID(g.ClientID); !ok {
 			p.bearerError(w, r, http.StatusUnauthorized, errInvalidToken, "the client is no longer active")
