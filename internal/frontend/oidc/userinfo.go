@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"strings"
-
 )
 
 // bearerError answers userinfo with RFC 6750 3: a WWW-Authenticate header
