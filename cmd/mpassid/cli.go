@@ -46,6 +46,7 @@ func commands() []command {
 		{name: "migrate", summary: "bring the database schema up to date", run: runMigrate},
 		{name: "orgsync", summary: "synchronise the organisation registry from Organisaatiopalvelu now", run: runOrgsync},
 		{name: "loadtest", summary: "drive complete logins against running instances and report capacity", run: runLoadtest},
+		{name: "tokens", summary: "create an API token of the management service", run: runTokens},
 		{name: "keys", summary: "list the signing keys, or rotate them now", run: runKeys},
 		{name: "import", summary: "import integrations from the national export JSON", run: runImport},
 		{name: "export", summary: "export integrations as the national export JSON", run: runExport},

@@ -78,3 +78,22 @@ func TestKeysCommand(t *testing.T) {
 		t.Errorf("unknown action accepted")
 	}
 }
+
+// `mpassid tokens create` prints a token the management API accepts.
+func TestTokensCommand(t *testing.T) {
+	environ := []string{
+		"MPASSID_DATABASE_DRIVER=sqlite", "MPASSID_DATABASE_DSN=" + filepath.Join(t.TempDir(), "t.db"),
+		"MPASSID_KEYS_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"MPASSID_SERVER_PUBLIC_URL=https://mpassid.example.fi", "MPASSID_LOG_LEVEL=warn",
+	}
+	code, out, stderr := runCmd(t, environ, "tokens", "create", "--name", "ops", "--group", "APP_MPASSID_TALLENTAJA_1.2.246.562.10.00000000001")
+	if code != exitOK || !strings.HasPrefix(strings.TrimSpace(out), "mpa_") || !strings.Contains(stderr, "shown only now") {
+		t.Fatalf("tokens create: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := runCmd(t, environ, "tokens", "create", "--name", "x", "--group", "NOT_A_GROUP"); code != exitUsage {
+		t.Errorf("a bad group was accepted: %s", stderr)
+	}
+	if code, _, _ := runCmd(t, environ, "tokens", "create", "--name", "x"); code != exitUsage {
+		t.Errorf("no group accepted")
+	}
+}
