@@ -433,18 +433,23 @@ type precheck struct {
 }
 
 // precheckResponse refuses responses whose structure allows signature
-// wrapping before any signature is looked at: the XML must pass checkXML
-// (no DTD, no comments, round-trip safe), the root must be a samlp:Response,
-// there may be at most one Assertion or EncryptedAssertion in the whole
-// document and it must be a child of the Response, and every ds:Signature
-// must be a child of the Response or of that Assertion.
+// wrapping before any signature is looked at: the XML must pass
+// checkResponseTree (no DTD, no comments, no processing instructions, one
+// root, bounded depth and size), the root must be a samlp:Response, there
+// may be at most one Assertion or EncryptedAssertion in the whole document
+// and it must be a child of the Response, and every ds:Signature must be a
+// child of the Response or of that Assertion.
+//
+// The round-trip check (encoding/xml namespace mutations) is not repeated
+// here: crewjam's ParseXMLResponse, which is the only thing that reads the
+// response after this, runs its own copy of it (a strict superset of
+// mattermost/xml-roundtrip-validator: the same token check plus depth and
+// namespace limits) on the same bytes before it parses them. See
+// checkResponseTree for why the rest of xmlsafe.Check is done on the tree.
 func precheckResponse(doc []byte) (*precheck, error) {
-	if err := checkXML(doc, xmlPolicy{}); err != nil {
+	tree, err := parseResponseTree(doc)
+	if err != nil {
 		return nil, err
-	}
-	tree := etree.NewDocument()
-	if err := tree.ReadFromBytes(doc); err != nil {
-		return nil, fmt.Errorf("parse: %v", err)
 	}
 	root := tree.Root()
 	if !isElem(root, nsProtocol, "Response") {
