@@ -39,17 +39,26 @@ func BenchmarkVerifySignedResponse(b *testing.B) {
 	}
 }
 
-// BenchmarkStart measures Start: building and signing (RSA-2048) an
-// AuthnRequest for the HTTP-Redirect binding.
+// BenchmarkStart measures Start: building an AuthnRequest for the
+// HTTP-Redirect binding, signed (RSA-2048; the IdP's metadata wants signed
+// requests) or unsigned (the azure preset's default).
 func BenchmarkStart(b *testing.B) {
-	idp := newTestIdP(b)
-	c, _, _ := offlineConnector(b, idp, alwaysFresh{})
-	ctx := context.Background()
-	req := connector.LoginRequest{TransactionID: "tx-benchmark-0123456789", ForceAuthn: true}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Start(ctx, req); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name   string
+		signed bool
+	}{{"signed", true}, {"unsigned", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			idp := newTestIdP(b)
+			idp.unsignedRequestsOK = !bc.signed
+			c, _, _ := offlineConnector(b, idp, alwaysFresh{})
+			ctx := context.Background()
+			req := connector.LoginRequest{TransactionID: "tx-benchmark-0123456789", ForceAuthn: true}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Start(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

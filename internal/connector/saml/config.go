@@ -16,22 +16,30 @@ import (
 // Preset selects the defaults for one kind of upstream IdP.
 type Preset string
 
-// The presets. Every preset signs its AuthnRequests (rsa-sha256) and
-// accepts signed Responses or signed Assertions; they differ in:
+// The presets. Every preset accepts signed Responses or signed Assertions;
+// they differ in:
 //
 //   - PresetAzure, Microsoft Entra ID: metadata at EntraMetadataURL(tenant);
 //     no NameIDPolicy Format (Entra then sends the NameID the enterprise
 //     application is configured with); claims arrive under WS-Federation
-//     claim URIs, which get the short names of ClaimAliases.
+//     claim URIs, which get the short names of ClaimAliases; AuthnRequests
+//     unsigned (Entra does not require signed requests unless the
+//     enterprise application is set to, and then its metadata says
+//     WantAuthnRequestsSigned).
 //   - PresetADFS: ADFS expects signed AuthnRequests and, as set up for
 //     MPASSid, encrypts its assertions, so a plaintext assertion is refused
 //     (RequireEncryptedAssertions); no NameIDPolicy Format; claim URIs get
 //     the short names of ClaimAliases.
 //   - PresetGSuite, Google Workspace SAML app: uploaded metadata; NameIDPolicy
 //     Format emailAddress (Google's NameID is the user's primary email); the
-//     attributes carry the names given in the app's attribute mapping.
+//     attributes carry the names given in the app's attribute mapping;
+//     AuthnRequests unsigned (Google does not verify them).
 //   - PresetGeneric: any SAML 2.0 IdP; no NameIDPolicy Format; attributes by
-//     Name and FriendlyName.
+//     Name and FriendlyName; signed AuthnRequests.
+//
+// Signed AuthnRequests are rsa-sha256 (RSA keys) or ecdsa-sha256 (ECDSA
+// keys); Config.SignAuthnRequests overrides the preset, and an IdP whose
+// metadata says WantAuthnRequestsSigned="true" always gets them signed.
 const (
 	PresetAzure   Preset = "azure"
 	PresetADFS    Preset = "adfs"
@@ -65,6 +73,7 @@ type presetDefaults struct {
 	nameIDFormat      string // "" = no Format in the NameIDPolicy
 	requireEncryption bool
 	aliases           bool // add ClaimAliases names
+	signRequests      bool // sign AuthnRequests
 }
 
 func defaultsFor(p Preset) (presetDefaults, error) {
@@ -72,11 +81,11 @@ func defaultsFor(p Preset) (presetDefaults, error) {
 	case PresetAzure:
 		return presetDefaults{aliases: true}, nil
 	case PresetADFS:
-		return presetDefaults{requireEncryption: true, aliases: true}, nil
+		return presetDefaults{requireEncryption: true, aliases: true, signRequests: true}, nil
 	case PresetGSuite:
 		return presetDefaults{nameIDFormat: NameIDFormatEmail}, nil
 	case PresetGeneric, "":
-		return presetDefaults{}, nil
+		return presetDefaults{signRequests: true}, nil
 	}
 	return presetDefaults{}, fmt.Errorf("saml: unknown preset %q", p)
 }
@@ -128,7 +137,8 @@ type Config struct {
 	// and Recipient.
 	ACSURL string
 	// SigningKey and SigningCert sign AuthnRequests (rsa-sha256 for RSA
-	// keys, ecdsa-sha256 for ECDSA); the certificate goes in the SP metadata.
+	// keys, ecdsa-sha256 for ECDSA), when they are signed (see
+	// SignAuthnRequests); the certificate goes in the SP metadata either way.
 	SigningKey  crypto.Signer
 	SigningCert *x509.Certificate
 	// EncryptionKey decrypts encrypted assertions; nil uses SigningKey,
@@ -150,6 +160,12 @@ type Config struct {
 	// NameIDFormat overrides the preset's NameIDPolicy Format ("" keeps
 	// the preset's).
 	NameIDFormat string
+	// SignAuthnRequests says whether AuthnRequests are signed: nil takes
+	// the preset's default (adfs and generic sign, azure and gsuite do
+	// not). Whatever it says, an IdP whose current metadata has
+	// WantAuthnRequestsSigned="true" gets signed requests. Each signature
+	// costs the broker one private-key operation per login.
+	SignAuthnRequests *bool
 	// RequireEncryptedAssertions refuses plaintext assertions; the adfs
 	// preset sets it regardless.
 	RequireEncryptedAssertions bool

@@ -145,12 +145,17 @@ type testIdP struct {
 	spEncCert  *x509.Certificate // encrypts assertions, if encrypt
 	encrypt    bool
 	postOnly   bool
-	nameID     string
-	attrs      []testAttr
+	// unsignedRequestsOK drops WantAuthnRequestsSigned="true" from the
+	// metadata and accepts unsigned AuthnRequests (signed ones are still
+	// verified).
+	unsignedRequestsOK bool
+	nameID             string
+	attrs              []testAttr
 	// lastRequest is the last AuthnRequest received.
 	mu          sync.Mutex
 	lastRequest *etree.Element
 	lastBinding string
+	lastSigned  bool
 }
 
 type testAttr struct {
@@ -211,7 +216,11 @@ func (idp *testIdP) metadata(o metadataOpts) []byte {
 	kd()
 	b.WriteString(`<fed:ClaimTypesOffered><auth:ClaimType Uri="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name" xmlns:auth="http://docs.oasis-open.org/wsfed/authorization/200706"><auth:DisplayName>Name</auth:DisplayName></auth:ClaimType></fed:ClaimTypesOffered>`)
 	b.WriteString(`</RoleDescriptor>`)
-	b.WriteString(`<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">`)
+	if idp.unsignedRequestsOK {
+		b.WriteString(`<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">`)
+	} else {
+		b.WriteString(`<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" WantAuthnRequestsSigned="true">`)
+	}
 	kd()
 	sso := idp.srv.URL + "/sso"
 	fmt.Fprintf(&b, `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="%s" />`, sso)
@@ -497,14 +506,18 @@ func (idp *testIdP) response(o respOpts) []byte {
 func (idp *testIdP) handleSSO(w http.ResponseWriter, r *http.Request) {
 	var reqXML []byte
 	var relayState, binding string
+	var signed bool
 	switch r.Method {
 	case http.MethodGet:
 		binding = BindingRedirect
 		q := r.URL.Query()
 		relayState = q.Get("RelayState")
-		if err := verifyRedirectSignature(r.URL.RawQuery, idp.spCert); err != nil {
-			http.Error(w, "bad AuthnRequest signature: "+err.Error(), http.StatusBadRequest)
-			return
+		signed = q.Has("Signature") || q.Has("SigAlg")
+		if signed || !idp.unsignedRequestsOK {
+			if err := verifyRedirectSignature(r.URL.RawQuery, idp.spCert); err != nil {
+				http.Error(w, "bad AuthnRequest signature: "+err.Error(), http.StatusBadRequest)
+				return
+			}
 		}
 		raw, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
 		if err != nil {
@@ -534,16 +547,19 @@ func (idp *testIdP) handleSSO(w http.ResponseWriter, r *http.Request) {
 	}
 	ar := d.Root()
 	if binding == BindingPOST {
-		if _, err := verifyEnveloped(ar, []*x509.Certificate{idp.spCert}, time.Now(), false); err != nil {
-			http.Error(w, "bad AuthnRequest signature: "+err.Error(), http.StatusBadRequest)
-			return
+		signed = childElem(ar, nsDSig, "Signature") != nil
+		if signed || !idp.unsignedRequestsOK {
+			if _, err := verifyEnveloped(ar, []*x509.Certificate{idp.spCert}, time.Now(), false); err != nil {
+				http.Error(w, "bad AuthnRequest signature: "+err.Error(), http.StatusBadRequest)
+				return
+			}
 		}
 	} else if childElem(ar, nsDSig, "Signature") != nil {
 		http.Error(w, "enveloped signature in Redirect binding", http.StatusBadRequest)
 		return
 	}
 	idp.mu.Lock()
-	idp.lastRequest, idp.lastBinding = ar, binding
+	idp.lastRequest, idp.lastBinding, idp.lastSigned = ar, binding, signed
 	idp.mu.Unlock()
 	acs := attr(ar, "AssertionConsumerServiceURL")
 	o := respOpts{requestID: attr(ar, "ID"), acs: acs, signResponse: true, encrypt: idp.encrypt}

@@ -36,6 +36,7 @@ type Connector struct {
 	nameIDFormat string
 	requireEnc   bool
 	aliases      bool
+	signRequests bool // sign AuthnRequests even if the IdP does not ask
 	sigMethod    string
 	maxResponse  int
 	log          *slog.Logger
@@ -57,12 +58,16 @@ func New(cfg Config) (*Connector, error) {
 		nameIDFormat: d.nameIDFormat,
 		requireEnc:   d.requireEncryption || cfg.RequireEncryptedAssertions,
 		aliases:      d.aliases,
+		signRequests: d.signRequests,
 		maxResponse:  cfg.MaxResponseSize,
 		log:          cfg.Logger,
 		now:          cfg.Now,
 	}
 	if cfg.NameIDFormat != "" {
 		c.nameIDFormat = cfg.NameIDFormat
+	}
+	if cfg.SignAuthnRequests != nil {
+		c.signRequests = *cfg.SignAuthnRequests
 	}
 	switch cfg.SigningKey.Public().(type) {
 	case *rsa.PublicKey:
@@ -135,13 +140,26 @@ func (c *Connector) metadata() (*idpMetadata, error) {
 	return m, nil
 }
 
+// signsRequests says whether AuthnRequests to the IdP of m are signed: as
+// configured (Config.SignAuthnRequests, else the preset), and always when
+// the IdP's metadata wants them signed. m nil: as configured.
+func (c *Connector) signsRequests(m *idpMetadata) bool {
+	return c.signRequests || (m != nil && m.info.WantAuthnRequestsSigned)
+}
+
 // SPMetadata returns the broker's SP metadata for this source: entityID,
 // the HTTP-POST ACS, the signing and encryption certificates,
-// AuthnRequestsSigned and WantAssertionsSigned true, and the NameID format.
+// WantAssertionsSigned true, AuthnRequestsSigned as Start signs them (for
+// the IdP's current metadata, if there is one), and the NameID format.
 // It carries no validUntil (cacheDuration instead), so that an IdP that
 // stores it does not see it expire.
 func (c *Connector) SPMetadata() ([]byte, error) {
 	ed := c.serviceProvider(nil, c.now()).Metadata()
+	m, _ := c.metadata()
+	signed := c.signsRequests(m)
+	for i := range ed.SPSSODescriptors {
+		ed.SPSSODescriptors[i].AuthnRequestsSigned = &signed
+	}
 	b, err := xml.MarshalIndent(ed, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("saml: marshal SP metadata: %w", err)
@@ -162,9 +180,10 @@ type state struct {
 	IdP       string    `json:"idp"`
 }
 
-// Start sends the user to the IdP with a signed AuthnRequest: HTTP-Redirect
-// binding (signature over the query, rsa-sha256) when the IdP offers it,
-// else HTTP-POST (enveloped signature). RelayState is the transaction id.
+// Start sends the user to the IdP with an AuthnRequest: HTTP-Redirect
+// binding (signature over the query) when the IdP offers it, else HTTP-POST
+// (enveloped signature). It is signed when signsRequests says so, else it
+// carries no signature. RelayState is the transaction id.
 // LoginRequest.Language is not sent: SAML has no standard parameter for it.
 func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*connector.Started, error) {
 	if req.TransactionID == "" || len(req.TransactionID) > maxRelayState {
@@ -179,6 +198,11 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 	}
 	now := c.now()
 	sp := c.serviceProvider(m, now)
+	sign := c.signsRequests(m)
+	if !sign {
+		// crewjam signs the Redirect binding's query when a method is set.
+		sp.SignatureMethod = ""
+	}
 	if req.ForceAuthn {
 		t := true
 		sp.ForceAuthn = &t
@@ -188,7 +212,7 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 		binding, loc = BindingPOST, m.info.SSOPostURL
 	}
 	// Built unsigned (as for the Redirect binding), IsPassive set, then
-	// signed as the binding requires.
+	// signed, if it is to be, as the binding requires.
 	ar, err := sp.MakeAuthenticationRequest(loc, crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding)
 	if err != nil {
 		return nil, fmt.Errorf("saml: build AuthnRequest: %w", err)
@@ -209,8 +233,10 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 		}
 		started.Redirect = connector.Redirect{URL: u.String()}
 	} else {
-		if err := sp.SignAuthnRequest(ar); err != nil {
-			return nil, fmt.Errorf("saml: sign AuthnRequest: %w", err)
+		if sign {
+			if err := sp.SignAuthnRequest(ar); err != nil {
+				return nil, fmt.Errorf("saml: sign AuthnRequest: %w", err)
+			}
 		}
 		doc := etree.NewDocument()
 		doc.SetRoot(ar.Element())
@@ -224,7 +250,7 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 		}}
 	}
 	c.log.InfoContext(ctx, "saml authn request", "idp", m.info.EntityID, "binding", binding,
-		"requestID", ar.ID, "forceAuthn", req.ForceAuthn, "passive", req.Passive)
+		"requestID", ar.ID, "signed", sign, "forceAuthn", req.ForceAuthn, "passive", req.Passive)
 	return started, nil
 }
 
