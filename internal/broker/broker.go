@@ -490,7 +490,9 @@ func (b *Broker) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// Stored once, with the participant the frontend recorded while
 	// answering; the answer is still in the server's buffer until this
 	// handler returns.
-	if err := b.storeSession(ctx, sess.ID); err != nil {
+	// Not the request's context: the answer is written, and a browser that
+	// has gone away must not leave its session half made.
+	if err := b.storeSession(context.WithoutCancel(ctx), sess.ID); err != nil {
 		b.log.ErrorContext(ctx, "store SSO session", slog.Any("error", err))
 	}
 }

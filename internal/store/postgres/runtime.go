@@ -246,6 +246,7 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 
 // MarkUsed records value in ns until expiresAt; false means a live replay.
 func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error) {
+	value = storeutil.ReplayKey(value)
 	tag, err := s.pool.Exec(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= $4`,
 		ns, value, expiresAt, time.Now())
@@ -257,6 +258,7 @@ func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.T
 
 // Marked reports whether value is recorded and live in namespace ns.
 func (s *Store) Marked(ctx context.Context, ns, value string) (bool, error) {
+	value = storeutil.ReplayKey(value)
 	var one int
 	err := s.pool.QueryRow(ctx, `SELECT 1 FROM replay WHERE ns = $1 AND value = $2 AND expires_at > $3`, ns, value, time.Now()).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -262,6 +262,7 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 
 // MarkUsed records value in ns until expiresAt; false means a live replay.
 func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error) {
+	value = storeutil.ReplayKey(value)
 	res, err := s.execW(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?`,
 		ns, value, us(expiresAt), us(time.Now()))
@@ -277,6 +278,7 @@ func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.T
 
 // Marked reports whether value is recorded and live in namespace ns.
 func (s *Store) Marked(ctx context.Context, ns, value string) (bool, error) {
+	value = storeutil.ReplayKey(value)
 	var one int
 	err := s.queryRowR(ctx, `SELECT 1 FROM replay WHERE ns = ? AND value = ? AND expires_at > ?`, ns, value, us(time.Now())).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

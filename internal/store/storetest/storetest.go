@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -804,6 +805,16 @@ func testMarkUsed(t *testing.T, s store.Store) {
 	}
 	if !must(s.MarkUsed(ctx, "wilma", "id-1", exp))(t) {
 		t.Error("namespaces are not separate")
+	}
+	// Values from outside may hold any bytes: a NUL, invalid UTF-8, a long
+	// string. Each is recorded and its replay detected, on every backend.
+	for _, odd := range []string{"entity\x00id-1", "bad-\xff\xfe-utf8", strings.Repeat("x", 10000)} {
+		if !must(s.MarkUsed(ctx, "odd", odd, exp))(t) {
+			t.Errorf("first use of %q reported as replay", odd[:min(len(odd), 20)])
+		}
+		if must(s.MarkUsed(ctx, "odd", odd, exp))(t) || !must(s.Marked(ctx, "odd", odd))(t) {
+			t.Errorf("replay of %q not detected", odd[:min(len(odd), 20)])
+		}
 	}
 	if !must(s.Marked(ctx, "saml", "id-1"))(t) {
 		t.Error("Marked does not see a live value")
