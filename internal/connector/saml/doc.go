@@ -12,10 +12,12 @@
 // than the profile demands. This package keeps those rules in one place:
 //
 //   - the posted SAMLResponse is size-limited, may carry no DTD (so no
-//     external entities), no comments and no processing instructions, must
-//     survive the mattermost/xml-roundtrip-validator check, and must hold
+//     external entities), no comments and no processing instructions (checked
+//     on one etree parse, as internal/xmlsafe checks tokens), must hold
 //     exactly one Assertion or EncryptedAssertion, a direct child of the
-//     Response, before anything else looks at it;
+//     Response, before anything else looks at it, and must survive the XML
+//     round-trip check (crewjam's copy of mattermost/xml-roundtrip-validator,
+//     run once, by crewjam, before it parses the response);
 //   - the signature (on the Response, or on the Assertion) is verified with
 //     goxmldsig against every signing certificate of the IdP's current
 //     metadata, and the Response and the Assertion are then read only from the
