@@ -4,61 +4,71 @@ import (
 	"context"
 	"html"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"crypto/rand"
+
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
-	"github.com/mpassid/mpassid/internal/config"
-	"github.com/mpassid/mpassid/internal/keys"
-	"github.com/mpassid/mpassid/internal/registry"
-	"github.com/mpassid/mpassid/internal/registry/fakeopas"
+	"github.com/mpassid/mpassid/internal/testenv"
 )
 
 // startDev runs a whole dev instance (SQLite, demo registry and
 // integrations) on a free loopback port and returns it with its base URL.
 func startDev(t *testing.T) (*App, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartForTest(t, TestOptions{})
+}
+
+// startDevOn runs the dev instance on the named backend: "sqlite", or
+// "postgres" on a fresh schema of the test server (skipped, or failed under
+// MPASSID_REQUIRE_ALL, without one).
+func startDevOn(t *testing.T, backend string) (*App, string) {
+	t.Helper()
+	if backend == "postgres" {
+		return StartForTest(t, TestOptions{PostgresDSN: freshSchema(t)})
+	}
+	return startDev(t)
+}
+
+// freshSchema creates a schema on the test PostgreSQL, dropped when the
+// test ends, and returns a DSN that uses it.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	dsn := testenv.PostgresDSN(t)
+	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	dir := t.TempDir()
-	if _, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key")); err != nil {
+	defer conn.Close(t.Context())
+	schema := "e2e_" + strings.ToLower(rand.Text())
+	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.LoadDev("", nil, dir, port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	src, err := registry.NewClient("http://organisaatio.invalid/", "test", fakeopas.HTTPClient(fakeopas.Generate(1, fakeopas.SizeDemo)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, log, WithRegistrySource(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() {
-		cancel()
-		<-done
-		a.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
 	})
-	return a, cfg.Server.PublicURL
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 type testBrowser struct {
@@ -130,7 +140,13 @@ func (b *testBrowser) chooseTestUser(page, username string) (*http.Response, str
 // test source, gets the data model claims, and a second login in the same
 // browser reuses the SSO session.
 func TestOIDCLoginThroughTestSource(t *testing.T) {
-	a, base := startDev(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testOIDCLoginThroughTestSource(t, backend) })
+	}
+}
+
+func testOIDCLoginThroughTestSource(t *testing.T, backend string) {
+	a, base := startDevOn(t, backend)
 	ctx := context.Background()
 	provider, err := oidc.NewProvider(ctx, base)
 	if err != nil {
@@ -208,7 +224,13 @@ func TestOIDCLoginThroughTestSource(t *testing.T) {
 // logs in through the running broker and the test source, receives the
 // data model attributes, and logs out.
 func TestSAMLLoginAndLogoutThroughTestSource(t *testing.T) {
-	_, base := startDev(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testSAMLLoginAndLogoutThroughTestSource(t, backend) })
+	}
+}
+
+func testSAMLLoginAndLogoutThroughTestSource(t *testing.T, backend string) {
+	_, base := startDevOn(t, backend)
 	br := newBrowser(t)
 	_, page := br.get(base + "/demo/saml/login")
 	_, page = br.chooseTestUser(page, "oppilas.revontuli")

@@ -21,6 +21,9 @@ type TestOptions struct {
 	// Setup runs after the demo seeding and before serving, to change the
 	// configuration through a.Store(); the broker reloads after it.
 	Setup func(ctx context.Context, a *App) error
+	// PostgresDSN, when set, runs the instance on that PostgreSQL database
+	// instead of SQLite (dev mode and demo data otherwise unchanged).
+	PostgresDSN string
 }
 
 // StartForTest runs a whole dev instance (SQLite in a temporary directory,
@@ -41,6 +44,9 @@ func StartForTest(tb testing.TB, opt TestOptions) (*App, string) {
 	cfg, err := config.LoadDev("", nil, dir, port)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if opt.PostgresDSN != "" {
+		cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, opt.PostgresDSN
 	}
 	log := opt.Log
 	if log == nil {
