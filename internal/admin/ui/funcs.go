@@ -53,11 +53,13 @@ var funcs = template.FuncMap{
 	"shortBinding": func(b string) string {
 		return strings.TrimPrefix(b, "urn:oasis:names:tc:SAML:2.0:bindings:")
 	},
-	"instType":    func(lang string, code int) string { return institutionTypeName(lang, code) },
-	"add":         func(a, b int) int { return a + b },
-	"changesArgs": func(p *page, rows []changeRow) changesArgs { return changesArgs{P: p, Rows: rows} },
-	"int":         func(p model.DeploymentPhase) int { return int(p) },
-	"list":        func(s ...string) []string { return s },
+	"instType": func(lang string, code int) string { return institutionTypeName(lang, code) },
+	"add":      func(a, b int) int { return a + b },
+	"changesArgs": func(p *page, rows []changeRow, of ...string) changesArgs {
+		return changesArgs{P: p, Rows: rows, Of: strings.Join(of, " ")}
+	},
+	"int":  func(p model.DeploymentPhase) int { return int(p) },
+	"list": func(s ...string) []string { return s },
 	"secretHint": func(stored bool) string {
 		if stored {
 			return "form.secret.keep"
@@ -73,4 +75,7 @@ func fieldID(name string) string { return "f-" + strings.NewReplacer(".", "-", "
 type changesArgs struct {
 	P    *page
 	Rows []changeRow
+	// Of names whose changes they are ("version 3"), so that the tables
+	// of a page are told apart; "" when there is one.
+	Of string
 }

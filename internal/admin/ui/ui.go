@@ -284,6 +284,10 @@ func (p *page) Can(op string, role model.Role, org string) bool {
 	return admin.Allowed(p.User, admin.Operation(op), role, org)
 }
 
+// CanCreate reports whether the user may create an integration somewhere
+// (the navigation offers "new" only then).
+func (p *page) CanCreate() bool { return p.User != nil && canCreateSome(p.User) }
+
 // Name localises an organisation name.
 func (p *page) Name(n model.LocalizedName) string { return n.In(p.Lang) }
 
@@ -307,6 +311,11 @@ func (u *UI) render(c *reqCtx, status int, name string, pg *page) {
 	}
 	c.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	c.w.Header().Set("Content-Language", c.lang)
+	// The site's "no-referrer" makes a browser send "Origin: null" with
+	// every form post, which the API's CSRF check refuses as cross-origin:
+	// these pages send the referrer (and so their origin) to themselves
+	// only.
+	c.w.Header().Set("Referrer-Policy", "same-origin")
 	c.w.WriteHeader(status)
 	c.w.Write(buf.Bytes())
 }
