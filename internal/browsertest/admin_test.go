@@ -477,6 +477,9 @@ func TestAdminUI(t *testing.T) {
 		screenshot(t, ctx, filepath.Join(dir, "admin-list.png"))
 		do(t, ctx, chromedp.Navigate(s.base+"/admin/integrations/"+wilmaID))
 		onPage(t, ctx, "/admin/integrations/"+wilmaID, wilmaHost)
+		// From the school selection on: the schools, the type data and
+		// the allowed services.
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.getElementById("h-schools").offsetTop - 16); undefined`))
 		screenshot(t, ctx, filepath.Join(dir, "admin-integration.png"))
 	})
 }
