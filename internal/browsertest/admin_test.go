@@ -255,7 +255,21 @@ func TestAdminUI(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(s.base+"/admin/integrations/"+wilmaID+"/edit"))
 		onPage(t, ctx, "/admin/integrations/"+wilmaID+"/edit", "")
 		before := eval[string](t, ctx, `document.querySelector('input[name="version"]').value`)
+		// An edit without the Wilma's address comes back with the error
+		// next to the field; the stored shared secret is kept (its field
+		// stays empty).
 		do(t, ctx,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('[name="configurationEntity.idp.hostname"]').value = ""; undefined`),
+			markStale(),
+			chromedp.Click(chromedp.CSS(`form.integration-form button[type="submit"]`)),
+		)
+		waitFresh(t, ctx, "/admin/integrations/"+wilmaID+"/edit")
+		if !eval[bool](t, ctx, `document.querySelector('[name="configurationEntity.idp.hostname"]').getAttribute("aria-invalid") === "true"`) {
+			t.Errorf("no error at the emptied hostname: %s", where(ctx))
+		}
+		s.checkAxe(t, ctx, "edit form with a validation error")
+		do(t, ctx,
+			chromedp.SetValue(chromedp.CSS(`[name="configurationEntity.idp.hostname"]`), wilmaHost),
 			chromedp.SetValue(chromedp.CSS(`[name="discoveryInformation.title"]`), wilmaRenamed),
 			markStale(),
 			chromedp.Click(chromedp.CSS(`form.integration-form button[type="submit"]`)),
