@@ -105,7 +105,14 @@ func (a *API) readSession(r *http.Request) (*session, error) {
 // checkCSRF requires the session's CSRF token in the CSRF header, and an
 // Origin (when the browser sends one) equal to the service's own.
 func (a *API) checkCSRF(r *http.Request, s *session) error {
-	if o := r.Header.Get("Origin"); o != "" && a.cfg.PublicURL != "" && !sameOrigin(o, a.cfg.PublicURL) {
+	o := r.Header.Get("Origin")
+	// A browser sends "Origin: null" for a form posted from a page whose
+	// referrer policy hides the origin; its Sec-Fetch-Site, which no page
+	// can set, still tells whether the post came from this site.
+	if o == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		o = ""
+	}
+	if o != "" && a.cfg.PublicURL != "" && !sameOrigin(o, a.cfg.PublicURL) {
 		return &httpError{http.StatusForbidden, "cross-origin request refused"}
 	}
 	got := r.Header.Get(CSRFHeader)

@@ -129,3 +129,42 @@ func openSQLite(t *testing.T) *sqlite.Store {
 	}
 	return st
 }
+
+// A form posted from a no-referrer page carries "Origin: null"; it is
+// accepted only when the browser vouches that it came from the same site.
+func TestCSRFOriginNull(t *testing.T) {
+	st := openSQLite(t)
+	sealer, _ := keys.NewSealer(make([]byte, keys.MasterKeySize))
+	api, err := admin.New(admin.Config{PublicURL: "https://a.example.fi"}, admin.Deps{Store: st, Sealer: sealer, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	csrf, err := api.StartSession(rec, "u", "U", []string{"APP_MPASSID_TALLENTAJA_1.2.246.562.10.00000000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := rec.Result().Cookies()[0]
+	for _, tt := range []struct {
+		site string
+		want int
+	}{
+		{"same-origin", http.StatusCreated},
+		{"cross-site", http.StatusForbidden},
+		{"", http.StatusForbidden},
+	} {
+		req := httptest.NewRequest("POST", admin.BasePath+"/tokens", strings.NewReader(`{"name":"t","groups":["APP_MPASSID_KATSELIJA_1.2.246.562.10.00000000001"]}`))
+		req.AddCookie(cookie)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(admin.CSRFHeader, csrf)
+		req.Header.Set("Origin", "null")
+		if tt.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tt.site)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("Origin null, Sec-Fetch-Site %q: %d, want %d: %s", tt.site, rec.Code, tt.want, rec.Body.String())
+		}
+	}
+}

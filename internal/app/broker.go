@@ -81,6 +81,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 		return fmt.Errorf("OpenID provider: %w", err)
 	}
 	a.broker.SetResponder(broker.ProtocolOIDC, a.oidcOP)
+	a.broker.SetBackChannel(broker.ProtocolOIDC, a.oidcOP)
 	return nil
 }
 

@@ -132,6 +132,13 @@ type Participant struct {
 	Data      []byte
 }
 
+// BackChannelLogout is implemented by a frontend that can log its services
+// out without the browser (OIDC Back-Channel Logout). The broker uses it
+// when a logout starts at a service of another protocol.
+type BackChannelLogout interface {
+	BackChannelLogout(ctx context.Context, parts []Participant)
+}
+
 // Flow is what frontends use of the broker.
 type Flow interface {
 	// Catalog returns the current configuration snapshot.
@@ -148,5 +155,7 @@ type Flow interface {
 	// EndSession ends the browser's SSO session (clearing its cookie) or the
 	// session named by sessionID when the request carries none (back-channel
 	// logout), and returns the participants other than except to log out.
+	// Participants of another protocol than except's are also reached by
+	// back channel where their frontend offers one.
 	EndSession(w http.ResponseWriter, r *http.Request, sessionID string, except int64) ([]Participant, error)
 }

@@ -86,6 +86,8 @@ type Broker struct {
 	pending    map[string]*pendingSession
 	catalog    atomic.Pointer[Catalog]
 	responders map[Protocol]Responder
+	// backChannels log out services of a protocol without the browser.
+	backChannels map[Protocol]BackChannelLogout
 
 	connMu     sync.Mutex
 	connectors map[int64]connector.Connector
@@ -112,6 +114,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger, audit: audit.New(deps.Logger),
 		sealer: deps.Sealer, pending: map[string]*pendingSession{},
 		responders: map[Protocol]Responder{}, connectors: map[int64]connector.Connector{},
+		backChannels: map[Protocol]BackChannelLogout{},
 	}
 	b.catalog.Store(NewCatalog(0, nil))
 	return b, nil
@@ -120,6 +123,10 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 // SetResponder registers the frontend that answers services of protocol p.
 // Call it before serving.
 func (b *Broker) SetResponder(p Protocol, r Responder) { b.responders[p] = r }
+
+// SetBackChannel registers the frontend that logs out services of protocol
+// p without the browser. Call it before serving.
+func (b *Broker) SetBackChannel(p Protocol, bc BackChannelLogout) { b.backChannels[p] = bc }
 
 // Catalog returns the current configuration snapshot.
 func (b *Broker) Catalog() *Catalog { return b.catalog.Load() }

@@ -338,3 +338,59 @@ func testSealer(t *testing.T) *keys.Sealer {
 	}
 	return s
 }
+
+type recordingBackChannel struct {
+	mu    sync.Mutex
+	parts []Participant
+}
+
+func (r *recordingBackChannel) BackChannelLogout(_ context.Context, parts []Participant) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.parts = append(r.parts, parts...)
+}
+
+// A logout that starts at a SAML service reaches the OIDC participants by
+// back channel; one that starts at an OIDC service leaves them to the OIDC
+// frontend, which logs out its own.
+func TestLogoutReachesOtherProtocols(t *testing.T) {
+	e := newEnv(t, 1)
+	bc := &recordingBackChannel{}
+	e.b.SetBackChannel(ProtocolOIDC, bc)
+	ctx := context.Background()
+	login := func() string {
+		get(t, browser(t), e.srv.URL+"/begin")
+		sid := e.rec.results[len(e.rec.results)-1].Session.ID
+		for _, p := range []Participant{
+			{ServiceID: 5000001, Protocol: ProtocolOIDC},
+			{ServiceID: 5000077, Protocol: ProtocolSAML},
+		} {
+			if err := e.b.AddParticipant(ctx, sid, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return sid
+	}
+
+	// Asked by a service the catalog does not know as OIDC (a SAML one):
+	// the OIDC participant is reached by back channel.
+	sid := login()
+	parts, err := e.b.EndSession(nil, httptest.NewRequest("GET", "/", nil), sid, 5000077)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 1 || parts[0].ServiceID != 5000001 || len(bc.parts) != 1 || bc.parts[0].ServiceID != 5000001 {
+		t.Fatalf("SAML-initiated logout: returned %+v, back channel %+v", parts, bc.parts)
+	}
+
+	// Asked by the OIDC service itself: nothing for the back channel.
+	bc.parts = nil
+	sid = login()
+	parts, err = e.b.EndSession(nil, httptest.NewRequest("GET", "/", nil), sid, 5000001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 1 || parts[0].ServiceID != 5000077 || len(bc.parts) != 0 {
+		t.Fatalf("OIDC-initiated logout: returned %+v, back channel %+v", parts, bc.parts)
+	}
+}

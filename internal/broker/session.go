@@ -176,5 +176,29 @@ func (b *Broker) EndSession(w http.ResponseWriter, r *http.Request, sessionID st
 			out = append(out, p)
 		}
 	}
+	b.notifyOtherProtocols(ctx, except, out)
 	return out, nil
+}
+
+// notifyOtherProtocols reaches, by back channel, the participants whose
+// protocol is not the one of the service that asked for the logout: a
+// frontend logs out its own protocol's services itself (a SAML logout
+// chain through the browser, OIDC logout tokens), but cannot reach another
+// protocol's. Without it a SAML logout would leave OIDC services logged in.
+func (b *Broker) notifyOtherProtocols(ctx context.Context, except int64, parts []Participant) {
+	var asker Protocol
+	if svc, ok := b.Catalog().Service(except); ok && svc.Integration.SP != nil {
+		asker = Protocol(svc.Integration.SP.Type)
+	}
+	byProtocol := map[Protocol][]Participant{}
+	for _, p := range parts {
+		if p.Protocol != asker {
+			byProtocol[p.Protocol] = append(byProtocol[p.Protocol], p)
+		}
+	}
+	for proto, ps := range byProtocol {
+		if bc, ok := b.backChannels[proto]; ok {
+			bc.BackChannelLogout(context.WithoutCancel(ctx), ps)
+		}
+	}
 }

@@ -109,6 +109,15 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	_ = loggedOutPage.Execute(w, nil)
 }
 
+// BackChannelLogout implements broker.BackChannelLogout: when a logout
+// starts at a service of another protocol (SAML single logout), the OIDC
+// participants still hear of it.
+func (p *Provider) BackChannelLogout(ctx context.Context, parts []broker.Participant) {
+	if cat := p.catalog(); cat != nil {
+		p.backchannelLogout(ctx, cat, parts)
+	}
+}
+
 // backchannelLogout sends logout tokens to the OIDC participants that
 // registered a backchannel_logout_uri, in parallel, and waits (each call
 // bounded by backchannelTimeout). Failures are logged only.
