@@ -63,6 +63,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 		return fmt.Errorf("SAML IdP: %w", err)
 	}
 	a.broker.SetResponder(broker.ProtocolSAML, a.samlIdP)
+	a.broker.SetFrontChannel(broker.ProtocolSAML, a.samlIdP)
 
 	a.oidcOP, err = oidcop.New(oidcop.Config{
 		Issuer:              a.cfg.Broker.Issuer,

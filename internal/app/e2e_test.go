@@ -289,3 +289,37 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// An OIDC logout reaches the session's SAML services through the browser:
+// after the OIDC demo client logs out, the SAML demo service no longer has
+// its user, and the browser ends at the client's post-logout address.
+func TestOIDCLogoutReachesSAMLService(t *testing.T) {
+	_, base := startDev(t)
+	br := newBrowser(t)
+	follow := func(resp *http.Response, page string) (*http.Response, string) {
+		for i := 0; i < 8 && (strings.Contains(page, `name="SAMLResponse"`) || strings.Contains(page, `name="SAMLRequest"`)); i++ {
+			resp, page = br.submit(page, nil)
+		}
+		return resp, page
+	}
+	// SAML first, through the test source; then OIDC from the SSO session.
+	_, page := br.get(base + "/demo/saml/login")
+	resp, page := follow(br.chooseTestUser(page, "oppilas.revontuli"))
+	if !strings.Contains(page, "urn:mpass.id:uid") {
+		t.Fatalf("SAML login did not complete (%s): %s", resp.Request.URL, page)
+	}
+	_, page = br.get(base + "/demo/oidc/login")
+	if !strings.Contains(page, "ID token claims") {
+		t.Fatalf("OIDC login from the SSO session did not complete: %s", page)
+	}
+	// Log out at the OIDC client.
+	resp, page = follow(br.post(base+"/demo/oidc/logout", nil))
+	if resp.Request.URL.Path != "/demo/oidc/" || strings.Contains(page, "ID token claims") {
+		t.Fatalf("OIDC logout ended at %s: %s", resp.Request.URL, page)
+	}
+	// The SAML service's own session ended too.
+	_, page = br.get(base + "/demo/saml/")
+	if strings.Contains(page, "urn:mpass.id:uid") {
+		t.Errorf("the SAML service still has its user after the OIDC logout")
+	}
+}

@@ -139,6 +139,13 @@ type BackChannelLogout interface {
 	BackChannelLogout(ctx context.Context, parts []Participant)
 }
 
+// FrontChannelLogout is implemented by a frontend that logs its services
+// out through the browser (SAML single logout): it takes over the response,
+// visits each participant, and finally sends the browser to returnURL.
+type FrontChannelLogout interface {
+	FrontChannelLogout(w http.ResponseWriter, r *http.Request, parts []Participant, returnURL string)
+}
+
 // Flow is what frontends use of the broker.
 type Flow interface {
 	// Catalog returns the current configuration snapshot.
@@ -158,4 +165,9 @@ type Flow interface {
 	// Participants of another protocol than except's are also reached by
 	// back channel where their frontend offers one.
 	EndSession(w http.ResponseWriter, r *http.Request, sessionID string, except int64) ([]Participant, error)
+	// LogoutElsewhere logs out, through the browser, the participants of
+	// other protocols that need it, and then sends the browser to
+	// returnURL. It reports false, having written nothing, when there is
+	// nothing to do; the caller then answers itself.
+	LogoutElsewhere(w http.ResponseWriter, r *http.Request, parts []Participant, returnURL string) bool
 }

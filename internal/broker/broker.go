@@ -88,6 +88,8 @@ type Broker struct {
 	responders map[Protocol]Responder
 	// backChannels log out services of a protocol without the browser.
 	backChannels map[Protocol]BackChannelLogout
+	// frontChannels log out services of a protocol through the browser.
+	frontChannels map[Protocol]FrontChannelLogout
 
 	connMu     sync.Mutex
 	connectors map[int64]connector.Connector
@@ -114,7 +116,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger, audit: audit.New(deps.Logger),
 		sealer: deps.Sealer, pending: map[string]*pendingSession{},
 		responders: map[Protocol]Responder{}, connectors: map[int64]connector.Connector{},
-		backChannels: map[Protocol]BackChannelLogout{},
+		backChannels: map[Protocol]BackChannelLogout{}, frontChannels: map[Protocol]FrontChannelLogout{},
 	}
 	b.catalog.Store(NewCatalog(0, nil))
 	return b, nil
@@ -127,6 +129,10 @@ func (b *Broker) SetResponder(p Protocol, r Responder) { b.responders[p] = r }
 // SetBackChannel registers the frontend that logs out services of protocol
 // p without the browser. Call it before serving.
 func (b *Broker) SetBackChannel(p Protocol, bc BackChannelLogout) { b.backChannels[p] = bc }
+
+// SetFrontChannel registers the frontend that logs out services of
+// protocol p through the browser. Call it before serving.
+func (b *Broker) SetFrontChannel(p Protocol, fc FrontChannelLogout) { b.frontChannels[p] = fc }
 
 // Catalog returns the current configuration snapshot.
 func (b *Broker) Catalog() *Catalog { return b.catalog.Load() }

@@ -202,3 +202,26 @@ func (b *Broker) notifyOtherProtocols(ctx context.Context, except int64, parts [
 		}
 	}
 }
+
+// LogoutElsewhere hands the participants of protocols without a back
+// channel to their frontend's front-channel logout, which returns the
+// browser to returnURL at the end. Protocols with a back channel were
+// reached by EndSession already.
+func (b *Broker) LogoutElsewhere(w http.ResponseWriter, r *http.Request, parts []Participant, returnURL string) bool {
+	byProtocol := map[Protocol][]Participant{}
+	for _, p := range parts {
+		if _, back := b.backChannels[p.Protocol]; back {
+			continue
+		}
+		if _, ok := b.frontChannels[p.Protocol]; ok {
+			byProtocol[p.Protocol] = append(byProtocol[p.Protocol], p)
+		}
+	}
+	// One front-channel protocol exists (SAML); with several, each would
+	// chain to the next through returnURL.
+	for proto, ps := range byProtocol {
+		b.frontChannels[proto].FrontChannelLogout(w, r, ps, returnURL)
+		return true
+	}
+	return false
+}

@@ -87,6 +87,25 @@ func redirectStatus(r *http.Request) int {
 
 // redirectWith sends the browser to base (a registered URI) with params
 // added to its query.
+// withQuery adds the non-empty params to base's query; base is a
+// registered URI, parsed at registration.
+func withQuery(base string, params url.Values) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	for k, vs := range params {
+		for _, v := range vs {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 func redirectWith(w http.ResponseWriter, r *http.Request, base string, params url.Values) {
 	u, err := url.Parse(base)
 	if err != nil { // registered URIs were parsed at registration

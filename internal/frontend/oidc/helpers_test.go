@@ -521,3 +521,8 @@ func (e *env) logText() string {
 }
 
 var _ store.Runtime = (*sqlite.Store)(nil)
+
+// LogoutElsewhere: the fake flow has no other protocol's frontend.
+func (f *fakeFlow) LogoutElsewhere(http.ResponseWriter, *http.Request, []broker.Participant, string) bool {
+	return false
+}

@@ -100,11 +100,25 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		}
 		p.backchannelLogout(ctx, cat, parts)
 		p.log.InfoContext(ctx, "session ended", slog.String("client_id", clientID), slog.Int("participants", len(parts)))
+		// Services of another protocol that log out through the browser
+		// (SAML) are visited first; the chain ends where this answer would.
+		ret := p.cfg.Issuer + PathLoggedOut
+		if redirect != "" {
+			ret = withQuery(redirect, url.Values{"state": {q.Get("state")}})
+		}
+		if p.flow.LogoutElsewhere(w, r, parts, ret) {
+			return
+		}
 	}
 	if redirect != "" {
 		redirectWith(w, r, redirect, url.Values{"state": {q.Get("state")}})
 		return
 	}
+	p.serveLoggedOut(w, r)
+}
+
+// serveLoggedOut shows the plain "you have logged out" page.
+func (p *Provider) serveLoggedOut(w http.ResponseWriter, _ *http.Request) {
 	pageHeaders(w)
 	_ = loggedOutPage.Execute(w, nil)
 }

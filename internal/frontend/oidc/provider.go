@@ -20,12 +20,15 @@ import (
 
 // Endpoint paths, as the national MPASSid has them.
 const (
-	PathDiscovery     = "/.well-known/openid-configuration"
-	PathAuthorize     = "/idp/profile/oidc/authorize"
-	PathToken         = "/idp/profile/oidc/token"
-	PathUserinfo      = "/idp/profile/oidc/userinfo"
-	PathJWKS          = "/idp/profile/oidc/keyset"
-	PathEndSession    = "/idp/profile/oidc/logout"
+	PathDiscovery  = "/.well-known/openid-configuration"
+	PathAuthorize  = "/idp/profile/oidc/authorize"
+	PathToken      = "/idp/profile/oidc/token"
+	PathUserinfo   = "/idp/profile/oidc/userinfo"
+	PathJWKS       = "/idp/profile/oidc/keyset"
+	PathEndSession = "/idp/profile/oidc/logout"
+	// PathLoggedOut shows that the logout is done, where a logout chain
+	// through other services ends when the client gave no return address.
+	PathLoggedOut     = "/idp/profile/oidc/logout/done"
 	assertionReplayNS = "oidc-client-assertion"
 )
 
@@ -189,6 +192,7 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("OPTIONS "+PathUserinfo, p.handlePreflight)
 	mux.HandleFunc("GET "+PathEndSession, p.handleEndSession)
 	mux.HandleFunc("POST "+PathEndSession, p.handleEndSession)
+	mux.HandleFunc("GET "+PathLoggedOut, p.serveLoggedOut)
 }
 
 // catalog returns the current configuration snapshot, or nil.

@@ -650,3 +650,8 @@ func (env *testEnv) login(tb testing.TB, sp *handSP) []byte {
 	p := env.ssoRedirect(tb, msg, "rs-1", sp.key)
 	return samlResponseOf(tb, p)
 }
+
+// LogoutElsewhere: the fake flow has no other protocol's frontend.
+func (f *fakeFlow) LogoutElsewhere(http.ResponseWriter, *http.Request, []broker.Participant, string) bool {
+	return false
+}

@@ -38,6 +38,9 @@ type logoutTx struct {
 	Current   string        `json:"cur,omitempty"`
 	CurrentID string        `json:"curId,omitempty"`
 	Partial   bool          `json:"partial,omitempty"`
+	// ReturnURL, for a chain started by another frontend (an OIDC logout),
+	// is where the browser goes at the end instead of a LogoutResponse.
+	ReturnURL string `json:"ret,omitempty"`
 }
 
 func logoutTxID(relayState string) string { return "saml-logout:" + relayState }
@@ -212,6 +215,39 @@ func (idp *IdP) logoutRequest(w http.ResponseWriter, r *http.Request, in *inboun
 	idp.continueLogout(w, r, id, tx)
 }
 
+// FrontChannelLogout implements broker.FrontChannelLogout: a logout that
+// started at a service of another protocol (OIDC) reaches the session's
+// SAML services through the browser, as a chain of LogoutRequests like the
+// one a SAML logout starts, and ends at returnURL, which the caller took
+// from its own registered configuration.
+func (idp *IdP) FrontChannelLogout(w http.ResponseWriter, r *http.Request, parts []broker.Participant, returnURL string) {
+	ctx := r.Context()
+	tx := &logoutTx{ReturnURL: returnURL}
+	for _, o := range parts {
+		if o.Protocol != broker.ProtocolSAML {
+			continue
+		}
+		var p participant
+		if err := json.Unmarshal(o.Data, &p); err != nil || p.EntityID == "" {
+			continue
+		}
+		_, _ = idp.deps.Runtime.ConsumeTransaction(ctx, sloIndexID(p.EntityID, p.NameID))
+		tx.Pending = append(tx.Pending, p)
+	}
+	id := newID()[1:]
+	if len(tx.Pending) == 0 {
+		http.Redirect(w, r, returnURL, http.StatusSeeOther)
+		return
+	}
+	if err := idp.deps.Runtime.PutTransaction(ctx, store.Transaction{ID: logoutTxID(id), Data: mustJSON(tx), ExpiresAt: idp.now().Add(LogoutLifetime)}); err != nil {
+		idp.log.ErrorContext(ctx, "store logout chain", "err", err)
+		http.Redirect(w, r, returnURL, http.StatusSeeOther)
+		return
+	}
+	idp.log.InfoContext(ctx, "logout chain for another protocol", "participants", len(tx.Pending))
+	idp.continueLogout(w, r, id, tx)
+}
+
 // continueLogout sends the browser with a LogoutRequest to the next
 // participant that can be reached, or, when none is left, answers the
 // service that asked.
@@ -250,6 +286,10 @@ func (idp *IdP) continueLogout(w http.ResponseWriter, r *http.Request, id string
 		tx.Partial = true
 	}
 	_, _ = idp.deps.Runtime.ConsumeTransaction(ctx, logoutTxID(id))
+	if tx.ReturnURL != "" {
+		http.Redirect(w, r, tx.ReturnURL, http.StatusSeeOther)
+		return
+	}
 	_, md, err := idp.serviceFor(tx.EntityID)
 	if err != nil {
 		idp.refuse(w, r, err)
