@@ -495,5 +495,9 @@ func TestAdminUI(t *testing.T) {
 		// the allowed services.
 		do(t, ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.getElementById("h-schools").offsetTop - 16); undefined`))
 		screenshot(t, ctx, filepath.Join(dir, "admin-integration.png"))
+		// The edit form of the same source.
+		do(t, ctx, chromedp.Navigate(s.base+"/admin/integrations/"+wilmaID+"/edit"))
+		onPage(t, ctx, "/admin/integrations/"+wilmaID+"/edit", "")
+		screenshot(t, ctx, filepath.Join(dir, "admin-edit.png"))
 	})
 }
