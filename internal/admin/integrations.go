@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -396,29 +395,10 @@ func (a *API) handleDiscoveryInformation(w http.ResponseWriter, r *http.Request,
 			return
 		}
 	}
-	if !Allowed(p, OpView, model.RoleIdP, org) {
-		a.failErr(w, r, forbidden())
-		return
-	}
-	list, _, err := a.st.ListIntegrations(r.Context(), store.IntegrationFilter{Role: model.RoleIdP, Status: model.StatusActive, OrganisationOIDs: []string{org}})
+	out, err := a.Discovery(r.Context(), p, org, except)
 	if err != nil {
 		a.failErr(w, r, err)
 		return
-	}
-	out := DiscoveryInfo{ExistingIncludes: []string{}, ExistingExcludes: []string{}, Schools: []SchoolInfo{}}
-	for _, in := range list {
-		if in.ID == except || in.IdP == nil {
-			continue
-		}
-		out.ExistingIncludes = append(out.ExistingIncludes, in.IdP.Discovery.Schools...)
-		out.ExistingExcludes = append(out.ExistingExcludes, in.IdP.Discovery.ExcludedSchools...)
-	}
-	slices.Sort(out.ExistingIncludes)
-	slices.Sort(out.ExistingExcludes)
-	out.ExistingIncludes = slices.Compact(out.ExistingIncludes)
-	out.ExistingExcludes = slices.Compact(out.ExistingExcludes)
-	for _, s := range a.lookup().SchoolsOf(org) {
-		out.Schools = append(out.Schools, SchoolInfo{SchoolCode: s.SchoolCode, OID: s.OID, Name: s.Name, InstitutionType: s.InstitutionType, Active: s.IsActive()})
 	}
 	a.writeJSON(w, http.StatusOK, out)
 }
