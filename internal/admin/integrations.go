@@ -33,18 +33,7 @@ func (a *API) load(r *http.Request, p *Principal, op Operation) (*model.Integrat
 	if err != nil {
 		return nil, err
 	}
-	in, err := a.st.GetIntegration(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !Allowed(p, OpView, in.Role, in.OrganisationOID) {
-		// Do not reveal what exists outside the principal's view.
-		return nil, store.ErrNotFound
-	}
-	if !Allowed(p, op, in.Role, in.OrganisationOID) {
-		return nil, forbidden()
-	}
-	return in, nil
+	return a.Integration(r.Context(), p, id, op)
 }
 
 // Page is one page of a search, as Spring Data writes it.
