@@ -58,7 +58,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 	a.samlIdP, err = samlidp.New(samlidp.Config{
 		EntityID: a.cfg.Broker.SAMLEntityID,
 		BaseURL:  a.cfg.Server.PublicURL,
-	}, samlidp.Deps{Flow: a.broker, Keys: a.KeySet, Runtime: a.store, Logger: a.log})
+	}, samlidp.Deps{Flow: a.broker, Keys: a.KeySet, Runtime: a.store, Logger: a.log, Sealer: a.sealer})
 	if err != nil {
 		return fmt.Errorf("SAML IdP: %w", err)
 	}

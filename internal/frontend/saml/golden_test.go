@@ -77,7 +77,7 @@ func golden(t *testing.T, name, got string) {
 func fixedIdP(t *testing.T, env *testEnv, signMetadata bool) *IdP {
 	t.Helper()
 	idp, err := New(Config{EntityID: "https://mpassid.example.fi/idp", BaseURL: "https://mpassid.example.fi", SignMetadata: signMetadata},
-		Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: env.st})
+		Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: env.st, Sealer: env.sealer})
 	if err != nil {
 		t.Fatal(err)
 	}

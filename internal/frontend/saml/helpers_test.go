@@ -154,6 +154,7 @@ func (f *fakeFlow) begins() int {
 // testEnv is a running IdP on the real SQLite store with real keys.
 type testEnv struct {
 	idp    *IdP
+	sealer *keys.Sealer
 	srv    *httptest.Server
 	flow   *fakeFlow
 	st     *sqlite.Store
@@ -252,7 +253,8 @@ func newEnv(tb testing.TB, mutate ...func(*Config)) *testEnv {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st, Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil))})
+	env.sealer = sealer
+	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}

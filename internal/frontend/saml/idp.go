@@ -105,6 +105,8 @@ type Deps struct {
 	Keys    func() *keys.KeySet
 	Runtime store.Runtime
 	Logger  *slog.Logger
+	// Sealer seals the session reference into transient NameIDs.
+	Sealer *keys.Sealer
 }
 
 // IdP is the SAML 2.0 identity provider frontend. It is safe for
@@ -127,8 +129,8 @@ func New(cfg Config, deps Deps) (*IdP, error) {
 		return nil, fmt.Errorf("saml idp: BaseURL %q must be an absolute http(s) URL without query or fragment", cfg.BaseURL)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	if deps.Flow == nil || deps.Keys == nil || deps.Runtime == nil {
-		return nil, errors.New("saml idp: Flow, Keys and Runtime are required")
+	if deps.Flow == nil || deps.Keys == nil || deps.Runtime == nil || deps.Sealer == nil {
+		return nil, errors.New("saml idp: Flow, Keys, Runtime and Sealer are required")
 	}
 	if cfg.AssertionLifetime <= 0 {
 		cfg.AssertionLifetime = DefaultAssertionLifetime

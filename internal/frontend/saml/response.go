@@ -19,7 +19,6 @@ import (
 	"github.com/mpassid/mpassid/internal/identity"
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
-	"github.com/mpassid/mpassid/internal/store"
 )
 
 // Respond answers the service at the end of a login: a signed (and, if the
@@ -119,7 +118,11 @@ func (idp *IdP) buildResponse(k *keys.SigningKey, svc *broker.Service, st ssoSta
 	if authnInstant.IsZero() {
 		authnInstant = now
 	}
-	b := &built{nameID: newID(), sessionIndex: sessionIndex(sess.ID, md.EntityID), attributes: len(attrs)}
+	nameID, err := idp.sealNameID(md.EntityID, sess.ID, sessionIndex(sess.ID, md.EntityID))
+	if err != nil {
+		return nil, err
+	}
+	b := &built{nameID: nameID, sessionIndex: sessionIndex(sess.ID, md.EntityID), attributes: len(attrs)}
 	a := idp.assertionElement(assertionParams{
 		id: newID(), now: now, spEntityID: md.EntityID, nameID: b.nameID, inResponseTo: st.RequestID,
 		recipient: st.ACS, sessionIndex: b.sessionIndex, authnInstant: authnInstant, source: source, attrs: attrs,
@@ -309,16 +312,50 @@ type participant struct {
 	ServiceID    int64  `json:"svc,omitempty"`
 }
 
-// sloIndexID is the runtime record that finds the broker session of a
-// (service, NameID) pair when the service's LogoutRequest arrives without
-// the session cookie (a cross-site POST does not carry a SameSite cookie).
-func sloIndexID(spEntityID, nameID string) string {
-	h := sha256.Sum256([]byte(spEntityID + "\x00" + nameID))
-	return "saml-slo:" + hex.EncodeToString(h[:])
+// nameIDRef is what a transient NameID carries, sealed: the broker
+// session it was issued in. A service's LogoutRequest arrives as a
+// cross-site POST without the session cookie; opening its NameID finds the
+// session without an index written at login. The seal's random nonce makes
+// every NameID different, as a transient one must be, and its associated
+// data (the service's entityID) keeps one service from using another's.
+type nameIDRef struct {
+	SessionID    string `json:"s"`
+	SessionIndex string `json:"i"`
+}
+
+func nameIDAD(spEntityID string) string { return "saml transient nameid:" + spEntityID }
+
+func (idp *IdP) sealNameID(spEntityID, sessionID, sessionIndex string) (string, error) {
+	data, err := json.Marshal(nameIDRef{SessionID: sessionID, SessionIndex: sessionIndex})
+	if err != nil {
+		return "", fmt.Errorf("nameid: %w", err)
+	}
+	sealed, err := idp.deps.Sealer.SealString(string(data), nameIDAD(spEntityID))
+	if err != nil {
+		return "", fmt.Errorf("nameid: %w", err)
+	}
+	return sealed, nil
+}
+
+// openNameID returns the session reference of a NameID this IdP issued to
+// the service, or an error for any other value.
+func (idp *IdP) openNameID(spEntityID, nameID string) (*nameIDRef, error) {
+	if len(nameID) > 1024 {
+		return nil, errors.New("nameid too long")
+	}
+	data, err := idp.deps.Sealer.OpenString(nameID, nameIDAD(spEntityID))
+	if err != nil {
+		return nil, fmt.Errorf("nameid: %w", err)
+	}
+	var ref nameIDRef
+	if err := json.Unmarshal([]byte(data), &ref); err != nil || ref.SessionID == "" {
+		return nil, fmt.Errorf("nameid: malformed reference")
+	}
+	return &ref, nil
 }
 
 // recordParticipant records the service in the SSO session for single
-// logout, and indexes the NameID for the service's LogoutRequest.
+// logout.
 func (idp *IdP) recordParticipant(ctx context.Context, svc *broker.Service, sess broker.Session, nameID, sessionIndex string) error {
 	if sess.ID == "" {
 		return errors.New("no session id")
@@ -330,17 +367,6 @@ func (idp *IdP) recordParticipant(ctx context.Context, svc *broker.Service, sess
 	}
 	if err := idp.deps.Flow.AddParticipant(ctx, sess.ID, broker.Participant{ServiceID: svc.ID(), Protocol: broker.ProtocolSAML, Data: data}); err != nil {
 		return fmt.Errorf("add participant: %w", err)
-	}
-	exp := sess.ExpiresAt
-	if exp.IsZero() {
-		exp = idp.now().Add(24 * time.Hour)
-	}
-	idx, err := json.Marshal(participant{EntityID: md.EntityID, NameID: nameID, SessionIndex: sessionIndex, SessionID: sess.ID, ServiceID: svc.ID()})
-	if err != nil {
-		return fmt.Errorf("slo index: %w", err)
-	}
-	if err := idp.deps.Runtime.PutTransaction(ctx, store.Transaction{ID: sloIndexID(md.EntityID, nameID), Data: idx, ExpiresAt: exp}); err != nil {
-		return fmt.Errorf("slo index: %w", err)
 	}
 	return nil
 }

@@ -163,12 +163,9 @@ func (idp *IdP) logoutRequest(w http.ResponseWriter, r *http.Request, in *inboun
 		}
 	}
 	sessionID := ""
-	if t, err := idp.deps.Runtime.GetTransaction(ctx, sloIndexID(md.EntityID, nid.Value)); err == nil {
-		var p participant
-		if json.Unmarshal(t.Data, &p) == nil && p.ServiceID == svc.ID() &&
-			(len(req.SessionIndexes) == 0 || contains(req.SessionIndexes, p.SessionIndex)) {
-			sessionID = p.SessionID
-		}
+	if ref, err := idp.openNameID(md.EntityID, nid.Value); err == nil &&
+		(len(req.SessionIndexes) == 0 || contains(req.SessionIndexes, ref.SessionIndex)) {
+		sessionID = ref.SessionID
 	}
 	if sessionID == "" {
 		// No session of ours has this NameID (it ended or expired): there
@@ -177,7 +174,6 @@ func (idp *IdP) logoutRequest(w http.ResponseWriter, r *http.Request, in *inboun
 		idp.answerLogout(w, r, md, tx, StatusSuccess, "")
 		return
 	}
-	_, _ = idp.deps.Runtime.ConsumeTransaction(ctx, sloIndexID(md.EntityID, nid.Value))
 	others, err := idp.deps.Flow.EndSession(w, r, sessionID, svc.ID())
 	if err != nil {
 		log.ErrorContext(ctx, "end session", "err", err)
@@ -194,7 +190,6 @@ func (idp *IdP) logoutRequest(w http.ResponseWriter, r *http.Request, in *inboun
 			tx.Partial = true
 			continue
 		}
-		_, _ = idp.deps.Runtime.ConsumeTransaction(ctx, sloIndexID(p.EntityID, p.NameID))
 		tx.Pending = append(tx.Pending, p)
 	}
 	log.InfoContext(ctx, "session ended by logoutrequest", "participants", len(tx.Pending))
@@ -231,7 +226,6 @@ func (idp *IdP) FrontChannelLogout(w http.ResponseWriter, r *http.Request, parts
 		if err := json.Unmarshal(o.Data, &p); err != nil || p.EntityID == "" {
 			continue
 		}
-		_, _ = idp.deps.Runtime.ConsumeTransaction(ctx, sloIndexID(p.EntityID, p.NameID))
 		tx.Pending = append(tx.Pending, p)
 	}
 	id := newID()[1:]
