@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,6 +229,7 @@ func (b *Broker) Begin(w http.ResponseWriter, r *http.Request, req Request) {
 
 	tx := transaction{Request: req, Language: lang, CreatedAt: b.cfg.Now()}
 	txID := randomToken()
+	b.pruneTransactions(w, r, maxOpenTransactions-1)
 	if err := b.putTransaction(w, r, txID, &tx); err != nil {
 		b.errorPage(w, r, http.StatusInternalServerError, msgTechnical, lang, "seal transaction", slog.Any("error", err))
 		return
@@ -288,7 +290,7 @@ func (b *Broker) putTransaction(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		return fmt.Errorf("encode transaction: %w", err)
 	}
-	sealed, err := b.sealer.SealString(string(data), "login transaction:"+id)
+	sealed, err := b.sealer.SealString(string(data), txCookieName(id))
 	if err != nil {
 		return fmt.Errorf("seal transaction: %w", err)
 	}
@@ -297,6 +299,9 @@ func (b *Broker) putTransaction(w http.ResponseWriter, r *http.Request, id strin
 	return nil
 }
 
+// txCookieName names the cookie of transaction id; the name is also the
+// seal's associated data, so a transaction cannot be moved to another
+// transaction's cookie.
 func txCookieName(id string) string {
 	if len(id) > 16 {
 		id = id[:16]
@@ -317,7 +322,7 @@ func (b *Broker) loadTransaction(r *http.Request, id string) (*transaction, erro
 	if err != nil {
 		return nil, errNoTransaction
 	}
-	data, err := b.sealer.OpenString(c.Value, "login transaction:"+id)
+	data, err := b.sealer.OpenString(c.Value, c.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoTransaction, err)
 	}
@@ -329,6 +334,54 @@ func (b *Broker) loadTransaction(r *http.Request, id string) (*transaction, erro
 		return nil, fmt.Errorf("%w: expired", errNoTransaction)
 	}
 	return &tx, nil
+}
+
+// maxOpenTransactions bounds the login transactions one browser keeps: each
+// is a cookie of about a kilobyte, and a child who clicks "log in" in many
+// tabs must not grow the Cookie header past what proxies accept.
+const maxOpenTransactions = 4
+
+// pruneTransactions clears all but the newest keep transaction cookies of
+// the request (and any that do not open).
+func (b *Broker) pruneTransactions(w http.ResponseWriter, r *http.Request, keep int) {
+	type open struct {
+		name    string
+		created time.Time
+	}
+	var live []open
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, txCookie) {
+			continue
+		}
+		// An unreadable or expired transaction just goes.
+		created, ok := b.peekCreated(c)
+		if !ok {
+			b.clearCookie(w, r, c.Name)
+			continue
+		}
+		live = append(live, open{c.Name, created})
+	}
+	if len(live) <= keep {
+		return
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].created.After(live[j].created) })
+	for _, o := range live[keep:] {
+		b.clearCookie(w, r, o.name)
+	}
+}
+
+// peekCreated opens a transaction cookie and returns when its transaction
+// began, or false if it does not open or has expired.
+func (b *Broker) peekCreated(c *http.Cookie) (time.Time, bool) {
+	data, err := b.sealer.OpenString(c.Value, c.Name)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var tx transaction
+	if json.Unmarshal([]byte(data), &tx) != nil || !b.cfg.Now().Before(tx.CreatedAt.Add(b.cfg.TransactionLifetime)) {
+		return time.Time{}, false
+	}
+	return tx.CreatedAt, true
 }
 
 // endTransaction clears the transaction's cookie.

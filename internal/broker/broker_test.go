@@ -394,3 +394,34 @@ func TestLogoutReachesOtherProtocols(t *testing.T) {
 		t.Fatalf("OIDC-initiated logout: returned %+v, back channel %+v", parts, bc.parts)
 	}
 }
+
+// A browser keeps at most maxOpenTransactions transaction cookies: starting
+// many logins (tabs) drops the oldest, and the newest still completes.
+func TestOpenTransactionsBounded(t *testing.T) {
+	e := newEnv(t, 2) // two sources: each Begin stops at the selection page
+	c := browser(t)
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse }
+	var last string
+	for i := 0; i < 8; i++ {
+		resp, err := c.Get(e.srv.URL + "/begin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp.Header.Get("Location")
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	u, _ := url.Parse(e.srv.URL)
+	n := 0
+	for _, ck := range c.Jar.Cookies(u) {
+		if strings.HasPrefix(ck.Name, txCookie) {
+			n++
+		}
+	}
+	if n > maxOpenTransactions {
+		t.Errorf("%d transaction cookies kept, want at most %d", n, maxOpenTransactions)
+	}
+	if code, page := get(t, c, e.srv.URL+last); code != http.StatusOK || !strings.Contains(page, "Lähde A") {
+		t.Errorf("the newest transaction no longer works: %d", code)
+	}
+}
