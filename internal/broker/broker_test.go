@@ -330,7 +330,9 @@ func TestParticipantsAndLogout(t *testing.T) {
 	}
 }
 
-func testSealer(t *testing.T) *keys.Sealer {
+func testSealer(t *testing.T) *keys.Sealer { return testSealerF(t) }
+
+func testSealerF(t testing.TB) *keys.Sealer {
 	t.Helper()
 	s, err := keys.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
