@@ -93,8 +93,8 @@ type Broker struct {
 	frontChannels map[Protocol]FrontChannelLogout
 
 	connMu     sync.Mutex
-	connectors map[int64]connector.Connector
-	connVer    int64
+	connectors map[int64]builtConnector
+	building   map[int64]*sync.Mutex
 
 	// pages caches the selection page's index (pages.go).
 	pages pageState
@@ -116,7 +116,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	b := &Broker{
 		cfg: cfg, st: deps.Store, registry: deps.Registry, newConn: deps.Connectors, log: deps.Logger, audit: audit.New(deps.Logger),
 		sealer: deps.Sealer, pending: map[string]*pendingSession{},
-		responders: map[Protocol]Responder{}, connectors: map[int64]connector.Connector{},
+		responders: map[Protocol]Responder{}, connectors: map[int64]builtConnector{}, building: map[int64]*sync.Mutex{},
 		backChannels: map[Protocol]BackChannelLogout{}, frontChannels: map[Protocol]FrontChannelLogout{},
 	}
 	b.catalog.Store(NewCatalog(0, nil))
@@ -436,24 +436,46 @@ func (b *Broker) ConnectorFor(ctx context.Context, sourceID int64) (connector.Co
 	return b.connector(ctx, src)
 }
 
-// connector returns the connector of src, built once per catalog version.
+// connector returns the connector of src, built once per version of that
+// integration: a change to another integration keeps it (a SAML source's
+// connector fetched its IdP metadata when built). It is built without
+// holding the shared lock, so one slow source cannot stall the others'
+// logins; a per-source lock makes logins racing on a new version build once.
 func (b *Broker) connector(ctx context.Context, src *model.Integration) (connector.Connector, error) {
-	ver := b.Catalog().Version
 	b.connMu.Lock()
-	defer b.connMu.Unlock()
-	if ver != b.connVer {
-		b.connectors = map[int64]connector.Connector{}
-		b.connVer = ver
+	cached, ok := b.connectors[src.ID]
+	building := b.building[src.ID]
+	if building == nil {
+		building = &sync.Mutex{}
+		b.building[src.ID] = building
 	}
-	if c, ok := b.connectors[src.ID]; ok {
-		return c, nil
+	b.connMu.Unlock()
+	if ok && cached.version == src.Version {
+		return cached.c, nil
+	}
+	building.Lock()
+	defer building.Unlock()
+	b.connMu.Lock()
+	cached, ok = b.connectors[src.ID]
+	b.connMu.Unlock()
+	if ok && cached.version == src.Version {
+		return cached.c, nil // built by the login that held the lock
 	}
 	c, err := b.newConn(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("build connector for source %d: %w", src.ID, err)
 	}
-	b.connectors[src.ID] = c
+	b.connMu.Lock()
+	b.connectors[src.ID] = builtConnector{version: src.Version, c: c}
+	b.connMu.Unlock()
 	return c, nil
+}
+
+// builtConnector is a connector with the integration version it was built
+// from.
+type builtConnector struct {
+	version int64
+	c       connector.Connector
 }
 
 func (b *Broker) handleSelect(w http.ResponseWriter, r *http.Request) {
