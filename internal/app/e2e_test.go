@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
+	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/testenv"
 )
 
@@ -321,5 +322,54 @@ func TestOIDCLogoutReachesSAMLService(t *testing.T) {
 	_, page = br.get(base + "/demo/saml/")
 	if strings.Contains(page, "urn:mpass.id:uid") {
 		t.Errorf("the SAML service still has its user after the OIDC logout")
+	}
+}
+
+// A registry sync by another instance reaches this one through the
+// configuration watch; an integration edit does not reload the registry.
+func TestRegistryReloadFollowsSyncs(t *testing.T) {
+	a, _ := startDev(t)
+	ctx := context.Background()
+	before := a.Registry().Current()
+	orgs, err := a.Store().ListOrganisations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An integration edit: the catalog reloads, the registry is kept.
+	in, err := a.Store().GetIntegration(ctx, DemoTestSourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.IdP.Discovery.Title = "Muutettu"
+	if _, err := a.Store().UpdateIntegration(ctx, in, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "catalog reload", func() bool {
+		src, ok := a.broker.Catalog().Source(DemoTestSourceID)
+		return ok && src.IdP.Discovery.Title == "Muutettu"
+	})
+	if a.Registry().Current() != before {
+		t.Error("an integration edit reloaded the registry")
+	}
+
+	// Another instance's sync: one organisation fewer, recorded as ok.
+	if _, err := a.Store().ReplaceOrganisations(ctx, orgs[:len(orgs)-1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store().RecordSyncRun(ctx, model.SyncRun{StartedAt: time.Now(), Outcome: model.SyncOK, Total: len(orgs) - 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "registry reload", func() bool { return a.Registry().Current().Len() == len(orgs)-1 })
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within 10 s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

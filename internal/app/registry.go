@@ -73,6 +73,7 @@ func (a *App) watchConfig(ctx context.Context) {
 	if err != nil {
 		a.log.Warn("reading configuration version", slog.Any("error", err))
 	}
+	lastSync, _ := a.registryStamp(ctx)
 	t := time.NewTicker(a.cfg.Broker.ConfigPollInterval)
 	defer t.Stop()
 	for {
@@ -91,9 +92,14 @@ func (a *App) watchConfig(ctx context.Context) {
 		if v == last {
 			continue
 		}
-		if err := a.registry.Load(ctx, a.store); err != nil {
-			a.log.Warn("reloading registry", slog.Any("error", err))
-			continue
+		// The registry (some 15,000 organisations) is reloaded only when a
+		// sync changed it, not on every integration edit.
+		if stamp, err := a.registryStamp(ctx); err != nil || stamp != lastSync {
+			if err := a.registry.Load(ctx, a.store); err != nil {
+				a.log.Warn("reloading registry", slog.Any("error", err))
+				continue
+			}
+			lastSync = stamp
 		}
 		if err := a.reloadKeys(ctx); err != nil {
 			a.log.Warn("reloading signing keys", slog.Any("error", err))
@@ -106,4 +112,19 @@ func (a *App) watchConfig(ctx context.Context) {
 		a.log.Info("configuration reloaded", slog.Int64("version", v), slog.Int("organisations", a.registry.Current().Len()))
 		last = v
 	}
+}
+
+// registryStamp identifies the registry's content: the id of the newest sync
+// run that changed it (outcome ok), 0 if none of the recent runs did.
+func (a *App) registryStamp(ctx context.Context) (int64, error) {
+	runs, err := a.store.SyncRuns(ctx, 20)
+	if err != nil {
+		return 0, fmt.Errorf("sync runs: %w", err)
+	}
+	for _, r := range runs {
+		if r.Outcome == model.SyncOK {
+			return r.ID, nil
+		}
+	}
+	return 0, nil
 }
