@@ -46,12 +46,15 @@ type App struct {
 	// registry is the in-memory organisation registry the login path reads.
 	registry *registry.Registry
 	syncer   *registry.Syncer
-	broker   *broker.Broker
-	testIdP  *testidp.Connector
-	samlIdP  *samlidp.IdP
-	oidcOP   *oidcop.Provider
-	admin    *admin.API
-	adminUI  *ui.UI
+	// loadedStamp identifies the registry content New loaded (see
+	// registryStamp).
+	loadedStamp int64
+	broker      *broker.Broker
+	testIdP     *testidp.Connector
+	samlIdP     *samlidp.IdP
+	oidcOP      *oidcop.Provider
+	admin       *admin.API
+	adminUI     *ui.UI
 	// bgCtx lives as long as the app: background work started outside
 	// Serve (SAML metadata refresh) stops with it.
 	bgCtx      context.Context
@@ -107,6 +110,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 
+	// The registry's stamp is read before it is loaded: a sync landing in
+	// between is then seen as new by the configuration watch.
+	if a.loadedStamp, err = a.registryStamp(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.registry.Load(ctx, a.store); err != nil {
 		return nil, fmt.Errorf("load organisation registry: %w", err)
 	}
@@ -121,6 +129,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		if run, err := a.syncer.Run(ctx); err != nil {
 			log.Warn("organisation registry sync failed; keeping the last good data", slog.Any("error", err))
 		} else {
+			if run.Outcome == model.SyncOK {
+				a.loadedStamp = run.ID // the registry now holds this run's result
+			}
 			log.Info("organisation registry synced", slog.String("outcome", run.Outcome), slog.Int("organisations", run.Total),
 				slog.Int("added", run.Added), slog.Int("changed", run.Changed), slog.Int("removed", run.Removed))
 		}

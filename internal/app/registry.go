@@ -69,11 +69,10 @@ func (a *App) registryScheduler(ctx context.Context) {
 // configuration version, which every change bumps, and swaps in the new
 // snapshot atomically.
 func (a *App) watchConfig(ctx context.Context) {
-	last, err := a.store.ConfigVersion(ctx)
-	if err != nil {
-		a.log.Warn("reading configuration version", slog.Any("error", err))
-	}
-	lastSync, _ := a.registryStamp(ctx)
+	// Start from what New loaded, not from a fresh read: a change made
+	// between New and this job's start must not be missed.
+	last := a.broker.Catalog().Version
+	lastSync := a.loadedStamp
 	t := time.NewTicker(a.cfg.Broker.ConfigPollInterval)
 	defer t.Stop()
 	for {
