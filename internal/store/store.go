@@ -1,7 +1,7 @@
 // Package store defines the persistence the broker and the management service
 // need: configuration (integrations with their revision history, the
 // organisation registry), runtime state with expiry (login transactions, SSO
-// sessions, OIDC codes and tokens, the replay cache) and signing keys.
+// sessions, OIDC refresh tokens, the replay cache) and signing keys.
 //
 // Two implementations live below it: sqlite (embedded, the default of
 // `mpassid dev`) and postgres (production). Both pass the one conformance
@@ -161,18 +161,6 @@ type Session struct {
 	IdleExpiresAt time.Time
 }
 
-// Code is an OIDC authorization code. Only a hash of the code is stored;
-// callers pass the hash as Hash.
-type Code struct {
-	Hash     string
-	ClientID string
-	// GrantID ties the tokens issued for this code together, so that a
-	// replayed code can revoke them.
-	GrantID   string
-	Data      []byte
-	ExpiresAt time.Time
-}
-
 // TokenKind tells access tokens and refresh tokens apart.
 type TokenKind string
 
@@ -208,12 +196,6 @@ type Runtime interface {
 	// TouchSession updates Data and moves IdleExpiresAt.
 	TouchSession(ctx context.Context, id string, data []byte, idleExpiresAt time.Time) error
 	DeleteSession(ctx context.Context, id string) error
-
-	PutCode(ctx context.Context, c Code) error
-	// ConsumeCode returns the code and marks it used atomically: exactly one
-	// of concurrent callers succeeds, the others get ErrAlreadyUsed together
-	// with the code (so they can revoke its grant).
-	ConsumeCode(ctx context.Context, hash string) (*Code, error)
 
 	PutToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash string) (*Token, error)

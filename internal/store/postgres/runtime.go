@@ -146,43 +146,6 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// PutCode stores a new authorization code.
-func (s *Store) PutCode(ctx context.Context, c store.Code) error {
-	return s.put(ctx, "code", "", `INSERT INTO codes (hash, client_id, grant_id, data, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)
-		ON CONFLICT (hash) DO UPDATE SET client_id = excluded.client_id, grant_id = excluded.grant_id, data = excluded.data,
-			expires_at = excluded.expires_at, used_at = NULL
-		WHERE codes.expires_at <= $6`, c.Hash, c.ClientID, c.GrantID, c.Data, c.ExpiresAt, time.Now())
-}
-
-// ConsumeCode returns the code and marks it used atomically.
-func (s *Store) ConsumeCode(ctx context.Context, hash string) (*store.Code, error) {
-	now := time.Now()
-	c := store.Code{Hash: hash}
-	err := s.pool.QueryRow(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
-		RETURNING client_id, grant_id, data, expires_at`, now, hash).Scan(&c.ClientID, &c.GrantID, &c.Data, &c.ExpiresAt)
-	if err == nil {
-		c.ExpiresAt = utc(c.ExpiresAt)
-		return &c, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("store: consume code: %w", err)
-	}
-	var used *time.Time
-	err = s.pool.QueryRow(ctx, `SELECT client_id, grant_id, data, expires_at, used_at FROM codes WHERE hash = $1`, hash).
-		Scan(&c.ClientID, &c.GrantID, &c.Data, &c.ExpiresAt, &used)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("store: consume code: %w", store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: consume code: %w", err)
-	}
-	if err := usedOrMissing(used, c.ExpiresAt, now); errors.Is(err, store.ErrAlreadyUsed) {
-		c.ExpiresAt = utc(c.ExpiresAt)
-		return &c, fmt.Errorf("store: consume code: %w", err)
-	}
-	return nil, fmt.Errorf("store: consume code: %w", store.ErrNotFound)
-}
-
 // PutToken stores a new access or refresh token.
 func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 	return s.put(ctx, "token", "", `INSERT INTO tokens (hash, kind, client_id, grant_id, data, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)
@@ -277,7 +240,6 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		for _, q := range []string{
 			`DELETE FROM transactions WHERE expires_at <= $1`,
 			`DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1`,
-			`DELETE FROM codes WHERE expires_at <= $1`,
 			`DELETE FROM tokens WHERE expires_at <= $1`,
 			`DELETE FROM replay WHERE expires_at <= $1`,
 		} {

@@ -39,7 +39,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SyncRuns", testSyncRuns},
 		{"Transactions", testTransactions},
 		{"Sessions", testSessions},
-		{"Codes", testCodes},
 		{"Tokens", testTokens},
 		{"Expiry", testExpiry},
 		{"MarkUsed", testMarkUsed},
@@ -670,26 +669,6 @@ func testSessions(t *testing.T, s store.Store) {
 	wantErr(t, s.TouchSession(ctx, "missing", nil, idle), store.ErrNotFound)
 }
 
-func testCodes(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	c := store.Code{Hash: randomID(), ClientID: "rp", GrantID: "g1", Data: []byte("claims"), ExpiresAt: ms(time.Now().Add(time.Minute))}
-	check(t, s.PutCode(ctx, c))
-	wantErr(t, s.PutCode(ctx, c), store.ErrDuplicate)
-	got := must(s.ConsumeCode(ctx, c.Hash))(t)
-	if got.Hash != c.Hash || got.ClientID != "rp" || got.GrantID != "g1" || !bytes.Equal(got.Data, c.Data) || !got.ExpiresAt.Equal(c.ExpiresAt) {
-		t.Errorf("got %+v, want %+v", got, c)
-	}
-	got, err := s.ConsumeCode(ctx, c.Hash)
-	wantErr(t, err, store.ErrAlreadyUsed)
-	if got == nil || got.GrantID != "g1" || got.ClientID != "rp" {
-		t.Errorf("a replayed code must come with the code, got %+v", got)
-	}
-	// A used code cannot be put again while it lives.
-	wantErr(t, s.PutCode(ctx, c), store.ErrDuplicate)
-	_, err = s.ConsumeCode(ctx, "missing")
-	wantErr(t, err, store.ErrNotFound)
-}
-
 func testTokens(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	exp := ms(time.Now().Add(time.Hour))
@@ -739,7 +718,6 @@ func testExpiry(t *testing.T, s store.Store) {
 		}
 		check(t, s.PutTransaction(ctx, store.Transaction{ID: "tx-" + tag, ExpiresAt: exp}))
 		check(t, s.PutSession(ctx, store.Session{ID: "s-" + tag, ExpiresAt: exp, IdleExpiresAt: exp}))
-		check(t, s.PutCode(ctx, store.Code{Hash: "c-" + tag, ExpiresAt: exp}))
 		check(t, s.PutToken(ctx, store.Token{Hash: "t-" + tag, Kind: store.RefreshToken, GrantID: "g-" + tag, ExpiresAt: exp}))
 		if ok := must(s.MarkUsed(ctx, "ns", "v-"+tag, exp))(t); !ok {
 			t.Errorf("MarkUsed %s = false on first use", tag)
@@ -756,7 +734,6 @@ func testExpiry(t *testing.T, s store.Store) {
 		"session":             func() error { _, err := s.GetSession(ctx, "s-dead"); return err }(),
 		"idle session":        func() error { _, err := s.GetSession(ctx, "s-idle"); return err }(),
 		"touch session":       s.TouchSession(ctx, "s-dead", nil, future),
-		"code":                func() error { _, err := s.ConsumeCode(ctx, "c-dead"); return err }(),
 		"token":               func() error { _, err := s.GetToken(ctx, "t-dead"); return err }(),
 		"consume token":       func() error { _, err := s.ConsumeToken(ctx, "t-dead"); return err }(),
 	} {
@@ -769,26 +746,21 @@ func testExpiry(t *testing.T, s store.Store) {
 	must(s.GetSession(ctx, "s-live"))(t)
 	must(s.GetToken(ctx, "t-live"))(t)
 
-	// Collection: 5 dead records and the idle session.
-	if n := must(s.DeleteExpired(ctx, time.Now()))(t); n != 6 {
-		t.Errorf("DeleteExpired removed %d, want 6", n)
+	// Collection: 4 dead records and the idle session.
+	if n := must(s.DeleteExpired(ctx, time.Now()))(t); n != 5 {
+		t.Errorf("DeleteExpired removed %d, want 5", n)
 	}
 	if n := must(s.DeleteExpired(ctx, time.Now()))(t); n != 0 {
 		t.Errorf("second DeleteExpired removed %d, want 0", n)
 	}
 	must(s.GetTransaction(ctx, "tx-live"))(t)
-	if n := must(s.DeleteExpired(ctx, future.Add(time.Second)))(t); n != 5 {
-		t.Errorf("DeleteExpired in the future removed %d, want 5", n)
+	if n := must(s.DeleteExpired(ctx, future.Add(time.Second)))(t); n != 4 {
+		t.Errorf("DeleteExpired in the future removed %d, want 4", n)
 	}
 	_, err := s.GetTransaction(ctx, "tx-live")
 	wantErr(t, err, store.ErrNotFound)
 
 	// An expired, uncollected record does not block a new one of that id.
-	check(t, s.PutCode(ctx, store.Code{Hash: "c-again", ExpiresAt: past}))
-	check(t, s.PutCode(ctx, store.Code{Hash: "c-again", GrantID: "new", ExpiresAt: future}))
-	if c := must(s.ConsumeCode(ctx, "c-again"))(t); c.GrantID != "new" {
-		t.Errorf("replaced code has grant %q", c.GrantID)
-	}
 	check(t, s.PutTransaction(ctx, store.Transaction{ID: "tx-again", ExpiresAt: past}))
 	check(t, s.PutTransaction(ctx, store.Transaction{ID: "tx-again", ExpiresAt: future}))
 	must(s.ConsumeTransaction(ctx, "tx-again"))(t)
@@ -919,14 +891,6 @@ func testConcurrentSingleUse(t *testing.T, s store.Store) {
 		setup func() error
 		use   func() error // nil error = the one success
 	}{
-		{"code", func() error { return s.PutCode(ctx, store.Code{Hash: "race", GrantID: "g", ExpiresAt: exp}) },
-			func() error {
-				c, err := s.ConsumeCode(ctx, "race")
-				if errors.Is(err, store.ErrAlreadyUsed) && (c == nil || c.GrantID != "g") {
-					return fmt.Errorf("ErrAlreadyUsed without the code: %+v", c)
-				}
-				return err
-			}},
 		{"transaction", func() error { return s.PutTransaction(ctx, store.Transaction{ID: "race", ExpiresAt: exp}) },
 			func() error { _, err := s.ConsumeTransaction(ctx, "race"); return err }},
 		{"token", func() error {
@@ -974,7 +938,8 @@ func testConcurrentSingleUse(t *testing.T, s store.Store) {
 // registry replacement is timed by the OrganisationsLarge test instead: one
 // replacement takes long enough that -benchtime Nx would run for minutes.)
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
-	b.Run("CodeCreateConsume", func(b *testing.B) {
+	// Redeeming an OIDC code (a sealed grant) is this one single-use mark.
+	b.Run("CodeRedeem", func(b *testing.B) {
 		s := open(b)
 		ctx := b.Context()
 		var seq atomic.Int64
@@ -982,13 +947,9 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				h := fmt.Sprint("code-", seq.Add(1))
-				if err := s.PutCode(ctx, store.Code{Hash: h, ClientID: "rp", GrantID: h, Data: []byte(`{"sub":"x"}`), ExpiresAt: time.Now().Add(time.Minute)}); err != nil {
-					b.Error(err)
-					return
-				}
-				if _, err := s.ConsumeCode(ctx, h); err != nil {
-					b.Error(err)
+				fresh, err := s.MarkUsed(ctx, "oidc-code", fmt.Sprint("code-", seq.Add(1)), time.Now().Add(time.Minute))
+				if err != nil || !fresh {
+					b.Error(fresh, err)
 					return
 				}
 			}
