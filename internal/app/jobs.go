@@ -22,7 +22,7 @@ func (a *App) backgroundJobs() []func(context.Context) {
 	return jobs
 }
 
-// collectExpired deletes expired login transactions, sessions, codes, tokens
+// collectExpired deletes expired sessions, tokens, logout chains
 // and replay-cache entries. Any instance may run it: deleting is idempotent.
 func (a *App) collectExpired(ctx context.Context) {
 	t := time.NewTicker(runtimeGCInterval)

@@ -14,8 +14,10 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -108,4 +110,20 @@ type ReplayCache interface {
 	// MarkUsed records value in namespace ns until expiresAt and reports
 	// false when it was recorded before: a replay.
 	MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error)
+}
+
+// BareHost checks a configured upstream host name (Wilma's host, Opinsys's
+// tenant host): a host and optional port only, nothing that would change
+// where the https URL built from it leads (user info, path, query,
+// fragment). It returns the trimmed host.
+func BareHost(host string) (string, error) {
+	host = strings.TrimSpace(host)
+	if host == "" {
+		return "", errors.New("host name is required")
+	}
+	u, err := url.Parse("https://" + host)
+	if err != nil || u.Host != host || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not a bare host name", host)
+	}
+	return host, nil
 }

@@ -134,13 +134,9 @@ var _ connector.Connector = (*Connector)(nil)
 // New builds an Opinsys connector. replay records used tokens; now is the
 // clock (nil means time.Now).
 func New(cfg Config, replay connector.ReplayCache, now func() time.Time) (*Connector, error) {
-	host := strings.TrimSpace(cfg.TenantHost)
-	if host == "" {
-		return nil, errors.New("opinsys: tenant host is required")
-	}
-	u, err := url.Parse("https://" + host)
-	if err != nil || u.Host != host || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("opinsys: tenant host %q is not a bare host name", host)
+	host, err := connector.BareHost(cfg.TenantHost)
+	if err != nil {
+		return nil, fmt.Errorf("opinsys: tenant host: %w", err)
 	}
 	path := cfg.Path
 	if path == "" {

@@ -125,13 +125,9 @@ var _ connector.Connector = (*Connector)(nil)
 // New builds a Wilma connector. replay records used nonces; now is the
 // clock (nil means time.Now).
 func New(cfg Config, replay connector.ReplayCache, now func() time.Time) (*Connector, error) {
-	host := strings.TrimSpace(cfg.Hostname)
-	if host == "" {
-		return nil, errors.New("wilma: hostname is required")
-	}
-	u, err := url.Parse("https://" + host)
-	if err != nil || u.Host != host || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("wilma: hostname %q is not a bare host name", host)
+	host, err := connector.BareHost(cfg.Hostname)
+	if err != nil {
+		return nil, fmt.Errorf("wilma: hostname: %w", err)
 	}
 	if cfg.SharedSecret == "" {
 		return nil, errors.New("wilma: shared secret is required")
