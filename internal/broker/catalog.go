@@ -30,8 +30,10 @@ type Catalog struct {
 	services   map[int64]*Service
 	byClientID map[string]*Service
 	byEntityID map[string]*Service
-	// sources are the active IdP integrations in id order.
-	sources []*model.Integration
+	// sources are the active IdP integrations in id order; sourceByID
+	// finds one on the callback path.
+	sources    []*model.Integration
+	sourceByID map[int64]*model.Integration
 	sets    map[int64]*model.Integration
 	// active are all active integrations, for reports.
 	active []*model.Integration
@@ -50,6 +52,7 @@ func NewCatalog(version int64, all []*model.Integration) *Catalog {
 		byClientID: map[string]*Service{},
 		byEntityID: map[string]*Service{},
 		sets:       map[int64]*model.Integration{},
+		sourceByID: map[int64]*model.Integration{},
 	}
 	for _, in := range all {
 		if in.Active() && in.Role == model.RoleSet && in.Set != nil {
@@ -73,6 +76,7 @@ func NewCatalog(version int64, all []*model.Integration) *Catalog {
 			}
 		case in.Role == model.RoleIdP && in.IdP != nil:
 			c.sources = append(c.sources, in)
+			c.sourceByID[in.ID] = in
 		}
 	}
 	sort.Slice(c.sources, func(i, j int) bool { return c.sources[i].ID < c.sources[j].ID })
@@ -99,12 +103,8 @@ func (c *Catalog) ServiceByEntityID(entityID string) (*Service, bool) {
 
 // Source returns the active IdP integration with the id.
 func (c *Catalog) Source(id int64) (*model.Integration, bool) {
-	for _, s := range c.sources {
-		if s.ID == id {
-			return s, true
-		}
-	}
-	return nil, false
+	s, ok := c.sourceByID[id]
+	return s, ok
 }
 
 // SourcesFor returns the sources the service may use: active IdPs whose
