@@ -34,7 +34,7 @@ type Catalog struct {
 	// finds one on the callback path.
 	sources    []*model.Integration
 	sourceByID map[int64]*model.Integration
-	sets    map[int64]*model.Integration
+	sets       map[int64]*model.Integration
 	// active are all active integrations, for reports.
 	active []*model.Integration
 }
