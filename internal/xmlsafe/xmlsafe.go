@@ -30,6 +30,18 @@ type Options struct {
 	MaxElements int
 }
 
+// limits returns the shape limits with their defaults.
+func (o Options) limits() (depth, elements int) {
+	depth, elements = o.MaxDepth, o.MaxElements
+	if depth <= 0 {
+		depth = 32
+	}
+	if elements <= 0 {
+		elements = 10000
+	}
+	return depth, elements
+}
+
 // Check refuses XML that could be read differently by different parsers or
 // that asks a parser to do more than parse: a DTD (and with it every entity
 // declaration and external entity), processing instructions other than the
@@ -38,13 +50,7 @@ type Options struct {
 // xml-roundtrip-validator (encoding/xml namespace round-trip mutations that
 // have enabled signature bypasses).
 func Check(doc []byte, o Options) error {
-	maxDepth, maxElements := o.MaxDepth, o.MaxElements
-	if maxDepth <= 0 {
-		maxDepth = 32
-	}
-	if maxElements <= 0 {
-		maxElements = 10000
-	}
+	maxDepth, maxElements := o.limits()
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	depth, elements, roots := 0, 0, 0

@@ -1,18 +1,21 @@
-package saml
+package xmlsafe
 
 import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
-// TestParseResponseTreeMatchesXMLSafe checks that the tree check of
-// responses refuses what xmlsafe.Check (with this package's limits, no
-// comments) refuses, and accepts what it accepts, for documents that are
-// round-trip safe (the round-trip check is crewjam's for responses).
-func TestParseResponseTreeMatchesXMLSafe(t *testing.T) {
+// The limits of the SAML connector, where ParseTree reads responses.
+const (
+	maxXMLDepth    = 64
+	maxXMLElements = 100000
+)
+
+// TestParseTreeMatchesCheck checks that ParseTree refuses what Check
+// refuses, and accepts what it accepts, for documents that are round-trip
+// safe (ParseTree leaves the round-trip check to its caller).
+func TestParseTreeMatchesCheck(t *testing.T) {
 	nest := func(n int) string { return strings.Repeat("<a>", n) + strings.Repeat("</a>", n) }
 	docs := map[string]string{
 		"plain":                  `<r xmlns="urn:x"><a b="c">t</a></r>`,
@@ -41,13 +44,33 @@ func TestParseResponseTreeMatchesXMLSafe(t *testing.T) {
 		"not xml":                `hello`,
 	}
 	for name, doc := range docs {
-		want := xmlsafe.Check([]byte(doc), xmlsafe.Options{MaxDepth: maxXMLDepth, MaxElements: maxXMLElements})
-		_, got := parseResponseTree([]byte(doc))
+		want := Check([]byte(doc), Options{MaxDepth: maxXMLDepth, MaxElements: maxXMLElements})
+		_, got := ParseTree([]byte(doc), Options{MaxDepth: maxXMLDepth, MaxElements: maxXMLElements})
 		if (want == nil) != (got == nil) {
-			t.Errorf("%s: xmlsafe.Check: %v, parseResponseTree: %v", name, want, got)
+			t.Errorf("%s: Check: %v, ParseTree: %v", name, want, got)
 		}
-		if got != nil && !errors.Is(got, errUnsafeXML) {
-			t.Errorf("%s: error %v is not errUnsafeXML", name, got)
+		if got != nil && !errors.Is(got, ErrUnsafe) {
+			t.Errorf("%s: error %v is not ErrUnsafe", name, got)
 		}
 	}
+}
+
+func TestParseTreeComments(t *testing.T) {
+	if _, err := ParseTree([]byte(`<r><!-- c --></r>`), Options{AllowComments: true}); err != nil {
+		t.Errorf("comment refused though allowed: %v", err)
+	}
+	if _, err := ParseTree([]byte(`<r><!-- c --></r>`), Options{}); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("comment accepted: %v", err)
+	}
+}
+
+func FuzzParseTree(f *testing.F) {
+	f.Add([]byte(`<r><a/></r>`), false)
+	f.Add([]byte(`<!DOCTYPE r><r/>`), true)
+	f.Fuzz(func(t *testing.T, doc []byte, comments bool) {
+		tree, err := ParseTree(doc, Options{AllowComments: comments})
+		if err == nil && tree.Root() == nil {
+			t.Fatal("accepted a document without a root")
+		}
+	})
 }
