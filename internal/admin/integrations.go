@@ -159,38 +159,10 @@ func (a *API) handleTemplate(w http.ResponseWriter, r *http.Request, p *Principa
 	if org == "" {
 		org = q.Get("organizationOid")
 	}
-	if !role.Valid() {
-		a.failErr(w, r, badRequest("role must be idp, sp or set"))
+	in, err := a.Template(p, role, typ, org)
+	if err != nil {
+		a.failErr(w, r, err)
 		return
-	}
-	if !Allowed(p, OpCreate, role, org) {
-		a.failErr(w, r, forbidden())
-		return
-	}
-	phase := model.PhaseTest
-	in := &model.Integration{OrganisationOID: org, Role: role, DeploymentPhase: phase, Status: model.StatusActive}
-	switch role {
-	case model.RoleIdP:
-		if !model.IdPType(typ).Valid() {
-			a.failErr(w, r, badRequest("type must be one of the idp types"))
-			return
-		}
-		in.IdP = &model.IdP{Type: model.IdPType(typ), Discovery: model.DiscoveryInformation{ShowSchools: true}}
-	case model.RoleSP:
-		switch model.SPType(typ) {
-		case model.SPTypeSAML:
-			in.SP = &model.SP{Type: model.SPTypeSAML, SAML: &model.SAMLMetadata{WantAssertionsSigned: true}}
-		case model.SPTypeOIDC:
-			in.SP = &model.SP{Type: model.SPTypeOIDC, OIDC: &model.OIDCMetadata{
-				GrantTypes: []string{"authorization_code"}, ResponseTypes: []string{"code"},
-				Scope: "openid profile", TokenEndpointAuthMethod: "client_secret_basic",
-			}}
-		default:
-			a.failErr(w, r, badRequest("type must be saml or oidc"))
-			return
-		}
-	case model.RoleSet:
-		in.Set = &model.Set{Type: cmp.Or(typ, "palvelu")}
 	}
 	a.writeJSON(w, http.StatusOK, a.record(in))
 }
