@@ -134,6 +134,26 @@ func parseFlagsWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	return fs.Args(), nil
 }
 
+// parseAction parses "ACTION [flags]" or "[flags] ACTION": the action word
+// may come before or after the flags. It returns the action ("" if none).
+func parseAction(fs *flag.FlagSet, args []string) (string, error) {
+	var action string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
+	rest, err := parseFlagsWithArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if action == "" && len(rest) == 1 {
+		action, rest = rest[0], nil
+	}
+	if len(rest) != 0 {
+		return "", usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))}
+	}
+	return action, nil
+}
+
 // parseFlags parses args of a command that takes no positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if _, err := parseFlagsWithArgs(fs, args); err != nil {

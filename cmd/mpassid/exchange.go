@@ -84,13 +84,9 @@ within seconds.`)
 		return err
 	}
 	defer st.Close()
-	masterKey, err := keys.LoadMasterKey(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
+	sealer, err := keys.LoadSealer(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
 	if err != nil {
-		return fmt.Errorf("load master key: %w", err)
-	}
-	sealer, err := keys.NewSealer(masterKey)
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
+		return err
 	}
 	report, err := exchange.Import(ctx, st, &bundle, exchange.ImportOptions{DryRun: *dryRun, Actor: "mpassid import", Sealer: sealer})
 	if err != nil {

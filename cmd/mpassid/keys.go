@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/mpassid/mpassid/internal/keys"
@@ -19,19 +18,11 @@ on its own every keys.rotation_interval; this is for an operator who needs
 it sooner (a suspected key compromise, say).`)
 	configPath := fs.String("config", "", "path of the YAML configuration file")
 	alg := fs.String("alg", "", "algorithm to rotate: RS256 (SAML and OIDC) or ES256; default both")
-	// The action may come before or after the flags.
-	var action string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		action, args = args[0], args[1:]
-	}
-	rest, err := parseFlagsWithArgs(fs, args)
+	action, err := parseAction(fs, args)
 	if err != nil {
 		return err
 	}
-	if action == "" && len(rest) == 1 {
-		action, rest = rest[0], nil
-	}
-	if len(rest) != 0 || (action != "list" && action != "rotate") {
+	if action != "list" && action != "rotate" {
 		return usageError{fmt.Errorf("say list or rotate")}
 	}
 	if *alg != "" && *alg != keys.RS256 && *alg != keys.ES256 {
@@ -42,13 +33,9 @@ it sooner (a suspected key compromise, say).`)
 		return err
 	}
 	defer st.Close()
-	masterKey, err := keys.LoadMasterKey(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
+	sealer, err := keys.LoadSealer(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
 	if err != nil {
-		return fmt.Errorf("load master key: %w", err)
-	}
-	sealer, err := keys.NewSealer(masterKey)
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
+		return err
 	}
 	m, err := keys.NewManager(st, sealer, keys.Options{RSABits: cfg.Keys.RSABits, Locker: st})
 	if err != nil {

@@ -29,15 +29,11 @@ role of an organisation, e.g. APP_MPASSID_TALLENTAJA_1.2.246.562.10.00000000001
 	name := fs.String("name", "", "what the token is for (shown in the token list)")
 	var groups stringList
 	fs.Var(&groups, "group", "a role group APP_MPASSID_<kind>_<organisation OID>; repeat for several")
-	var action string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		action, args = args[0], args[1:]
-	}
-	rest, err := parseFlagsWithArgs(fs, args)
+	action, err := parseAction(fs, args)
 	if err != nil {
 		return err
 	}
-	if action != "create" || len(rest) != 0 {
+	if action != "create" {
 		return usageError{fmt.Errorf("say create")}
 	}
 	if *name == "" || len(groups) == 0 {
@@ -48,13 +44,9 @@ role of an organisation, e.g. APP_MPASSID_TALLENTAJA_1.2.246.562.10.00000000001
 		return err
 	}
 	defer st.Close()
-	masterKey, err := keys.LoadMasterKey(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
+	sealer, err := keys.LoadSealer(cfg.Keys.MasterKeyFile, cfg.Keys.MasterKey)
 	if err != nil {
-		return fmt.Errorf("load master key: %w", err)
-	}
-	sealer, err := keys.NewSealer(masterKey)
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
+		return err
 	}
 	api, err := admin.New(admin.Config{PublicURL: cfg.Server.PublicURL},
 		admin.Deps{Store: st, Registry: registry.NewRegistry(nil), Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -255,3 +255,17 @@ func GenerateMasterKeyFile(path string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// LoadSealer loads the master key from a file or an environment value (see
+// LoadMasterKey) and builds the Sealer every secret at rest goes through.
+func LoadSealer(file, env string) (*Sealer, error) {
+	masterKey, err := LoadMasterKey(file, env)
+	if err != nil {
+		return nil, fmt.Errorf("load master key: %w", err)
+	}
+	s, err := NewSealer(masterKey)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return s, nil
+}
