@@ -194,20 +194,9 @@ func isB64URL(c byte) bool {
 
 // handleAuthorize is the authorization endpoint (GET and POST).
 func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	var q url.Values
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the request body cannot be read"))
-			return
-		}
-		q = r.PostForm
-	} else {
-		var err error
-		if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-			p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the query cannot be read"))
-			return
-		}
+	q, ok := p.requestParams(w, r)
+	if !ok {
+		return
 	}
 	a, perr := parseAuthParams(q)
 	if perr != nil && !perr.Trusted {
@@ -311,4 +300,24 @@ func grantAllowed(reg *model.OIDCMetadata, grant string) bool {
 		return grant == grantAuthorizationCode
 	}
 	return slices.Contains(reg.GrantTypes, grant)
+}
+
+// requestParams reads the parameters of a request that may come as a query
+// (GET) or a form (POST), bounded in size; on bad input it shows an error
+// page and reports false.
+func (p *Provider) requestParams(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the request body cannot be read"))
+			return nil, false
+		}
+		return r.PostForm, true
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the query cannot be read"))
+		return nil, false
+	}
+	return q, true
 }

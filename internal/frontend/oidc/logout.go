@@ -25,20 +25,9 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 // handleEndSession is the end-session endpoint (OpenID Connect RP-Initiated
 // Logout 1.0), GET or POST.
 func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
-	var q url.Values
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the request body cannot be read"))
-			return
-		}
-		q = r.PostForm
-	} else {
-		var err error
-		if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-			p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the query cannot be read"))
-			return
-		}
+	q, ok := p.requestParams(w, r)
+	if !ok {
+		return
 	}
 	for name, vs := range q {
 		if len(vs) > 1 || (len(vs) == 1 && len(vs[0]) > 16<<10) {
