@@ -89,7 +89,6 @@ type Provider struct {
 	rt         store.Runtime
 	openSecret func(sealed, clientID string) (string, error)
 	sealer     *keys.Sealer
-	deflaters  sync.Pool // *flate.Writer, for sealed codes and tokens
 	http       *http.Client
 	log        *slog.Logger
 	now        func() time.Time
@@ -145,7 +144,6 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		rt:         deps.Runtime,
 		openSecret: deps.OpenSecret,
 		sealer:     deps.Sealer,
-		deflaters:  sync.Pool{New: newDeflater},
 		http:       deps.HTTPClient,
 		log:        deps.Logger,
 		now:        cfg.Now,
