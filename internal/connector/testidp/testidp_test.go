@@ -397,3 +397,21 @@ func BenchmarkStartCallback(b *testing.B) {
 		}
 	}
 }
+
+// The page is pre-rendered and the per-request values are escaped as they
+// are written in: markup in a transaction id must come back as text.
+func TestPageEscapesRequestValues(t *testing.T) {
+	h := newHarness(t, nil)
+	tx := `tx"><script>alert(1)</script>&'`
+	pageURL, _ := h.start(t, connector.LoginRequest{TransactionID: tx, Language: "en"})
+	f := h.page(t, pageURL)
+	if f.tx != tx || f.action != h.callback {
+		t.Fatalf("tx %q action %q", f.tx, f.action)
+	}
+	if strings.Contains(f.body, "<script") {
+		t.Fatalf("markup of the transaction id reached the page:\n%s", f.body)
+	}
+	if got := h.post(t, f.action, url.Values{"tx": {f.tx}, "user": {f.users["opettaja.monikoulu"]}}); got.err != nil {
+		t.Fatalf("login with the escaped values: %v", got.err)
+	}
+}
