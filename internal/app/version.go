@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // Version describes the running binary from the build information Go embeds
-// (module version and VCS revision), so that no release step has to stamp it.
+// (module version, VCS revision, and whether it was built with
+// GOEXPERIMENT=boringcrypto), so that no release step has to stamp it.
 func Version() string {
-	version, revision, modified := "devel", "", false
+	version, revision, modified, crypto := "devel", "", false, "Go crypto"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			version = bi.Main.Version
@@ -20,6 +22,12 @@ func Version() string {
 				revision = s.Value
 			case "vcs.modified":
 				modified = s.Value == "true"
+			case "GOEXPERIMENT":
+				// Operators need to see which build they run: BoringCrypto
+				// signs RSA at about twice the speed (docs/operations.md).
+				if strings.Contains(s.Value, "boringcrypto") {
+					crypto = "BoringCrypto"
+				}
 			}
 		}
 	}
@@ -34,5 +42,5 @@ func Version() string {
 		}
 		out += ")"
 	}
-	return fmt.Sprintf("%s %s %s/%s", out, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s %s %s/%s, %s", out, runtime.Version(), runtime.GOOS, runtime.GOARCH, crypto)
 }

@@ -155,6 +155,10 @@ type Report struct {
 	// runs in this process it includes the server's.
 	ToolCPU         time.Duration
 	ToolCPUPerLogin time.Duration
+	// Signature is the CPU time of one RSA-2048 signature in this binary,
+	// measured right after the run (0: not measured), the unit in which
+	// server CPU per login compares across machines and builds.
+	Signature time.Duration
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -286,6 +290,13 @@ func (rep *Report) Format(w io.Writer) {
 		fmt.Fprintf(w, "DB writes:    %s\n", rep.DBWritesSource)
 	}
 	fmt.Fprintf(w, "tool CPU:     %.2f s, %s per login\n", rep.ToolCPU.Seconds(), ms(rep.ToolCPUPerLogin))
+	if rep.Signature > 0 {
+		fmt.Fprintf(w, "signature:    one RSA-2048 signature costs %s of CPU in this binary now", ms(rep.Signature))
+		if rep.ServerCPU > 0 {
+			fmt.Fprintf(w, "; server CPU per login = %.2f signatures", float64(rep.ServerCPUPerLogin)/float64(rep.Signature))
+		}
+		fmt.Fprintln(w)
+	}
 	if len(rep.ErrorKinds) > 0 {
 		fmt.Fprintln(w, "errors by kind:")
 		kinds := make([]string, 0, len(rep.ErrorKinds))

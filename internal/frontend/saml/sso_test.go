@@ -75,7 +75,15 @@ func TestSSONegative(t *testing.T) {
 	if p := env.ssoRedirect(t, replayed, "", sp.key); p.status != 200 {
 		t.Fatalf("first use of the request: %d", p.status)
 	}
+	// The log takes the body after the handler returns, which can be
+	// after the browser has the answer: wait for the first assertion.
 	before := env.issued.assertions()
+	for deadline := time.Now().Add(5 * time.Second); before == 0 && time.Now().Before(deadline); before = env.issued.assertions() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if before == 0 {
+		t.Fatal("the first use of the request issued no assertion")
+	}
 	beginsBefore := env.flow.begins()
 
 	cases := []struct {
