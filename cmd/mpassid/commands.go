@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/mpassid/mpassid/internal/app"
@@ -62,6 +63,7 @@ Serves /healthz, /readyz and /metrics; stops gracefully on SIGTERM or Ctrl-C.`)
 	}
 	log := app.NewLogger(cfg.Log, env.stderr)
 	log.Info("starting", "version", app.Version())
+	tuneGC(env, log)
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -128,6 +130,7 @@ the directory to start over. Listens on 127.0.0.1 only.`)
 		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
 	log := app.NewLogger(cfg.Log, env.stderr)
+	tuneGC(env, log)
 
 	registryClient, err := registry.NewClient("http://organisaatio.dev.invalid/", cfg.Registry.CallerID, fakeopas.HTTPClient(dataset),
 		registry.WithLogger(log))
@@ -245,4 +248,22 @@ exits with code 1. Running instances pick the new registry up within seconds.`)
 	fmt.Fprintf(env.stdout, "registry sync %s: %d organisations, %d added, %d changed, %d removed\n",
 		run.Outcome, run.Total, run.Added, run.Changed, run.Removed)
 	return nil
+}
+
+// serverGCPercent is the garbage collector's target for a serving process
+// when GOGC is not set. A broker's live heap is small (tens of megabytes)
+// and nearly everything a login allocates dies with its request, so the
+// default 100 % collects very often: at 400 % the server used 8-10 % less
+// CPU per login in the load test, for about 20 MB more peak memory.
+const serverGCPercent = 400
+
+// tuneGC sets serverGCPercent unless the operator chose with GOGC.
+func tuneGC(env *environment, log *slog.Logger) {
+	for _, kv := range env.environ {
+		if strings.HasPrefix(kv, "GOGC=") {
+			log.Info("garbage collector target from GOGC", "gogc", strings.TrimPrefix(kv, "GOGC="))
+			return
+		}
+	}
+	debug.SetGCPercent(serverGCPercent)
 }
