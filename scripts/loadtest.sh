@@ -9,6 +9,9 @@
 #   DURATION=10s CONCURRENCY=16 scripts/loadtest.sh
 #   FLOWS="oidc" SOURCES="test oidc-upstream" scripts/loadtest.sh
 #   CRYPTO=go scripts/loadtest.sh               # Go's own crypto, not BoringCrypto
+#   DATABASE_URL=postgres://... scripts/loadtest.sh   # one instance on PostgreSQL
+#   INSTANCES=2 DATABASE_URL=postgres://... scripts/loadtest.sh
+#                                               # two instances on one PostgreSQL
 #
 # The binary is built with GOEXPERIMENT=boringcrypto where cgo and a C
 # compiler are available (CRYPTO=auto, the default), as docs/operations.md
@@ -24,6 +27,7 @@ CONCURRENCY=${CONCURRENCY:-64}
 FLOWS=${FLOWS:-"oidc saml"}
 SOURCES=${SOURCES:-"test saml-upstream oidc-upstream"}
 PORT=${PORT:-18080}
+INSTANCES=${INSTANCES:-1}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mpassid-loadtest.XXXXXX")}
 
 cd "$(dirname "$0")/.."
@@ -45,30 +49,81 @@ esac
 echo "building mpassid into $WORK (crypto: $CRYPTO)" >&2
 GOEXPERIMENT=$experiment go build -o "$WORK/mpassid" ./cmd/mpassid
 
-"$WORK/mpassid" dev --data-dir "$WORK/data" --port "$PORT" >"$WORK/dev.log" 2>&1 &
-DEV=$!
-trap 'kill "$DEV" 2>/dev/null; wait "$DEV" 2>/dev/null || true' EXIT INT TERM
+# With DATABASE_URL the instances run on a fresh schema of that PostgreSQL
+# database, otherwise on embedded SQLite. Two instances (PostgreSQL only)
+# share the database and one public URL; the tool sends each request of a
+# login to the next instance in turn.
+DEVS=""
+stop_all() {
+	for pid in $DEVS; do kill "$pid" 2>/dev/null || true; done
+	for pid in $DEVS; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT INT TERM
 
-i=0
-until curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ "$i" -gt 150 ] || ! kill -0 "$DEV" 2>/dev/null; then
-		echo "mpassid dev did not become ready; see $WORK/dev.log" >&2
-		exit 1
-	fi
-	sleep 0.2
-done
+start_instance() { # port logfile
+	"$WORK/mpassid" dev --data-dir "$WORK/data" --port "$1" >"$2" 2>&1 &
+	pid=$!
+	DEVS="$DEVS $pid"
+	i=0
+	until curl -fsS "http://127.0.0.1:$1/readyz" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ "$i" -gt 300 ] || ! kill -0 "$pid" 2>/dev/null; then
+			echo "mpassid dev on port $1 did not become ready; see $2" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+}
+
+TARGETS="--target http://127.0.0.1:$PORT"
+PG_ARGS=""
+case "$INSTANCES" in
+1 | 2) ;;
+*)
+	echo "INSTANCES must be 1 or 2" >&2
+	exit 2
+	;;
+esac
+if [ "$INSTANCES" = 2 ] && [ -z "${DATABASE_URL:-}" ]; then
+	echo "INSTANCES=2 needs DATABASE_URL, a PostgreSQL URL (eval \"\$(.ci/postgres.sh start)\"; DATABASE_URL=\$MPASSID_TEST_POSTGRES_DSN)" >&2
+	exit 2
+fi
+if [ -n "${DATABASE_URL:-}" ]; then
+	schema="loadtest_$(date +%s)"
+	psql -q "$DATABASE_URL" -c "CREATE SCHEMA $schema" >&2
+	case "$DATABASE_URL" in
+	*\?*) dsn="$DATABASE_URL&search_path=$schema" ;;
+	*) dsn="$DATABASE_URL?search_path=$schema" ;;
+	esac
+	export MPASSID_DATABASE_DRIVER=postgres MPASSID_DATABASE_DSN="$dsn"
+	export MPASSID_SERVER_PUBLIC_URL="http://127.0.0.1:$PORT"
+	PG_ARGS="--pg-dsn $dsn"
+fi
+if [ "$INSTANCES" = 2 ]; then
+	TARGETS="$TARGETS --target http://127.0.0.1:$((PORT + 1)) --public-url http://127.0.0.1:$PORT"
+fi
+
+start_instance "$PORT" "$WORK/dev.log"
+if [ "$INSTANCES" = 2 ]; then
+	# Started after the first has seeded the demo data, with the same data
+	# directory (master key, admin token) and the same public URL.
+	start_instance "$((PORT + 1))" "$WORK/dev2.log"
+fi
+PIDS=""
+for pid in $DEVS; do PIDS="$PIDS --pid $pid"; done
 
 echo "binary: $("$WORK/mpassid" version)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB; go $(go env GOVERSION)"
+echo "instances: $INSTANCES, $([ -n "$PG_ARGS" ] && echo "PostgreSQL" || echo "embedded SQLite")$([ "$INSTANCES" = 2 ] && echo ", round-robin")"
 status=0
 for flow in $FLOWS; do
 	for source in $SOURCES; do
 		echo
 		echo "== flow $flow, source $source: $CONCURRENCY virtual users for $DURATION"
-		"$WORK/mpassid" loadtest --target "http://127.0.0.1:$PORT" --data-dir "$WORK/data" \
+		# shellcheck disable=SC2086 # word splitting of the flag lists is meant
+		"$WORK/mpassid" loadtest $TARGETS --data-dir "$WORK/data" \
 			--flow "$flow" --source "$source" -c "$CONCURRENCY" --duration "$DURATION" \
-			--pid "$DEV" 2>&1 || status=1
+			$PIDS $PG_ARGS 2>&1 || status=1
 	done
 done
 exit $status

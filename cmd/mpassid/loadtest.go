@@ -59,7 +59,7 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 	org := fs.String("organisation", loadtest.DefaultOrganisation, "organisation OID the tool's integrations belong to")
 	keep := fs.Bool("keep", false, "leave the tool's integrations active after the run")
 	fs.Var(&pids, "pid", "PID of a server process on this machine, for CPU time and peak memory; repeat for several")
-	pgDSN := fs.String("pg-dsn", "", "PostgreSQL DSN of the servers' database, for database writes per login (pg_stat_database.xact_commit)")
+	pgDSN := fs.String("pg-dsn", "", "PostgreSQL DSN of the servers' database, for database write transactions per login (transaction ids assigned; use a server of its own)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of one HTTP request")
 	readyTimeout := fs.Duration("ready-timeout", 30*time.Second, "how long to wait for the registrations to be live on every target")
 	if err := parseFlags(fs, args); err != nil {

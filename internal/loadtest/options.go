@@ -79,8 +79,8 @@ type Options struct {
 	// PIDs are the server processes on this machine whose CPU time and
 	// peak memory are reported.
 	PIDs []int
-	// PostgresDSN, when set, is read for pg_stat_database.xact_commit
-	// before and after the run: database writes per login.
+	// PostgresDSN, when set, is read for the next transaction id before
+	// and after the run: write transactions per login (server-wide).
 	PostgresDSN string
 	// CommitCounter, when set, returns the number of database commits so
 	// far (an in-process SQLite server hooked by the caller).

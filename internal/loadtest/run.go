@@ -359,14 +359,6 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 		runCtx, cancel = context.WithTimeout(ctx, r.opts.Duration)
 		defer cancel()
 	}
-	// PostgreSQL's statistics lag by about a second: let the warm-up's
-	// commits land before the first reading, and the run's before the last.
-	pgSettle := func() {
-		if r.opts.PostgresDSN != "" {
-			time.Sleep(1500 * time.Millisecond)
-		}
-	}
-	pgSettle()
 	before, err := r.snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -417,7 +409,6 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	go func() { wg.Wait(); close(done) }()
 	r.progressLoop(done, progress, start, &ok, &failed)
 	elapsed := time.Since(start)
-	pgSettle()
 	after, err := r.snapshot(ctx)
 	if err != nil {
 		return nil, err
