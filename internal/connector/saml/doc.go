@@ -11,20 +11,34 @@
 // all come from reading something other than what was signed or checking less
 // than the profile demands. This package keeps those rules in one place:
 //
-//   - the posted SAMLResponse is size-limited, may carry no DTD (so no
-//     external entities), no comments and no processing instructions (checked
-//     on one etree parse, as internal/xmlsafe checks tokens), must hold
-//     exactly one Assertion or EncryptedAssertion, a direct child of the
-//     Response, before anything else looks at it, and must survive the XML
-//     round-trip check (crewjam's copy of mattermost/xml-roundtrip-validator,
-//     run once, by crewjam, before it parses the response);
-//   - the signature (on the Response, or on the Assertion) is verified with
-//     goxmldsig against every signing certificate of the IdP's current
-//     metadata, and the Response and the Assertion are then read only from the
-//     element that signature covers (crewjam/saml's ServiceProvider does the
-//     verification and the profile checks: Issuer, Destination, InResponseTo,
+//   - the posted SAMLResponse is size-limited and parsed once, into the one
+//     tree everything after reads: it may carry no DTD (so no external
+//     entities), no comments and no processing instructions (checked on
+//     the etree parse, as internal/xmlsafe checks tokens), and every tag
+//     must survive encoding/xml's encode/decode round trip (the check of
+//     mattermost/xml-roundtrip-validator, made on the tags the tree kept
+//     rather than on two more tokenisations of the bytes; see
+//     checkRoundTrip); it must hold exactly one Assertion or
+//     EncryptedAssertion, a direct child of the Response, before anything
+//     else looks at it;
+//   - the signature (on the Response, on the Assertion, or both) is
+//     verified with goxmldsig against the IdP's signing certificates in its
+//     current metadata (the one the KeyInfo carries, else each in turn),
+//     under the SAML reference profile (one Reference, to the signed
+//     element's ID) and without SHA-1 unless allowed. From then on the
+//     Response and the Assertion are read only from the element goxmldsig
+//     returns, which it parsed from the very bytes it digested, never from
+//     the received tree around it: so no arrangement of unsigned elements
+//     around a signed one (signature wrapping) can put words in the IdP's
+//     mouth. The profile checks (Issuer, Destination, InResponseTo,
 //     Audience, SubjectConfirmationData Recipient and NotOnOrAfter,
-//     Conditions, status);
+//     Conditions, status) are made here, on those elements, with the clock
+//     tolerances crewjam/saml's ServiceProvider had. This package did use
+//     that ServiceProvider, but it parsed each response four times over
+//     (round-trip check, etree, encoding/xml for Response and Assertion,
+//     and again inside the signature check), which cost most of a login's
+//     CPU at the broker; crewjam/saml now only decrypts (xmlenc), builds
+//     AuthnRequests and supplies the SP metadata types;
 //   - each assertion ID is used once (connector.ReplayCache, namespace
 //     "saml-assertion").
 //

@@ -25,7 +25,8 @@ func (alwaysFresh) MarkUsed(context.Context, string, string, time.Time) (bool, e
 
 // offlineConnector is a Connector for a test IdP whose metadata is an
 // uploaded document, with no HTTP servers (benchmarks, fuzzing).
-func offlineConnector(tb testing.TB, idp *testIdP, cache connector.ReplayCache) (*Connector, *testKey, *testKey) {
+// mod, if given, adjusts the Config.
+func offlineConnector(tb testing.TB, idp *testIdP, cache connector.ReplayCache, mod ...func(*Config)) (*Connector, *testKey, *testKey) {
 	tb.Helper()
 	now := time.Now()
 	spKey := newTestKey(tb, 1, "sp-signing", now.Add(-time.Hour), now.Add(365*24*time.Hour))
@@ -36,11 +37,15 @@ func offlineConnector(tb testing.TB, idp *testIdP, cache connector.ReplayCache) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := New(Config{
+	cfg := Config{
 		Preset: PresetAzure, EntityID: testSPEntityID, ACSURL: fuzzACS,
 		SigningKey: spKey.key, SigningCert: spKey.cert, EncryptionKey: encKey.key, EncryptionCert: encKey.cert,
 		IdPEntityID: idp.entityID, Metadata: src, ReplayCache: cache, Logger: quiet,
-	})
+	}
+	for _, f := range mod {
+		f(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

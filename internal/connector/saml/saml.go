@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -33,6 +32,7 @@ const statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
 type Connector struct {
 	cfg          Config
 	acs          url.URL
+	acsURL       string // acs as a string: the Destination and Recipient required
 	nameIDFormat string
 	requireEnc   bool
 	aliases      bool
@@ -41,6 +41,9 @@ type Connector struct {
 	maxResponse  int
 	log          *slog.Logger
 	now          func() time.Time
+	// decryptionKeys decrypt encrypted assertions, in this order:
+	// EncryptionKey (else the RSA SigningKey), then DecryptionKeys.
+	decryptionKeys []*rsa.PrivateKey
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -55,6 +58,7 @@ func New(cfg Config) (*Connector, error) {
 	c := &Connector{
 		cfg:          cfg,
 		acs:          *acs,
+		acsURL:       acs.String(),
 		nameIDFormat: d.nameIDFormat,
 		requireEnc:   d.requireEncryption || cfg.RequireEncryptedAssertions,
 		aliases:      d.aliases,
@@ -76,6 +80,16 @@ func New(cfg Config) (*Connector, error) {
 		c.sigMethod = dsig.ECDSASHA256SignatureMethod
 	default:
 		return nil, fmt.Errorf("saml: unsupported signing key type %T", cfg.SigningKey.Public())
+	}
+	if cfg.EncryptionKey != nil {
+		c.decryptionKeys = append(c.decryptionKeys, cfg.EncryptionKey)
+	} else if k, ok := cfg.SigningKey.(*rsa.PrivateKey); ok {
+		c.decryptionKeys = append(c.decryptionKeys, k)
+	}
+	for _, k := range cfg.DecryptionKeys {
+		if k != nil {
+			c.decryptionKeys = append(c.decryptionKeys, k)
+		}
 	}
 	if c.maxResponse <= 0 {
 		c.maxResponse = DefaultMaxResponseSize
@@ -316,209 +330,4 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	}
 	c.log.InfoContext(ctx, "saml login verified", "idp", m.info.EntityID, "requestID", st.RequestID, "attributes", len(id.Attributes))
 	return id, nil
-}
-
-// verify checks an encoded SAMLResponse answering requestID, signed
-// according to m, and returns its identity. The error matches one of the
-// connector errors, or is a replay-cache failure.
-func (c *Connector) verify(ctx context.Context, encoded, requestID string, m *idpMetadata) (*connector.Identity, error) {
-	if encoded == "" {
-		return nil, fmt.Errorf("saml: %w: no SAMLResponse", connector.ErrInvalidResponse)
-	}
-	if len(encoded) > c.maxResponse {
-		return nil, fmt.Errorf("saml: %w: SAMLResponse larger than %d bytes", connector.ErrInvalidResponse, c.maxResponse)
-	}
-	// Some IdPs wrap the base64 in lines.
-	decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(encoded), ""))
-	if err != nil {
-		return nil, fmt.Errorf("saml: %w: SAMLResponse is not base64", connector.ErrInvalidResponse)
-	}
-	pre, err := precheckResponse(decoded)
-	if err != nil {
-		return nil, fmt.Errorf("saml: %w: %w", connector.ErrInvalidResponse, err)
-	}
-	if pre.status == statusSuccess && c.requireEnc && !pre.encrypted {
-		return nil, fmt.Errorf("saml: %w: assertion is not encrypted, and this source requires encryption", connector.ErrInvalidResponse)
-	}
-
-	now := c.now()
-	sp := c.serviceProvider(m, now)
-	cache := &replayAdapter{ctx: ctx, cache: c.cfg.ReplayCache, prefix: m.info.EntityID + " "}
-	sp.ReplayCache = cache
-	assertion, err := sp.ParseXMLResponse(decoded, []string{requestID}, c.acs)
-	if cache.err != nil {
-		return nil, fmt.Errorf("saml: replay cache: %w", cache.err)
-	}
-	if err != nil {
-		return nil, classifyError(err, pre)
-	}
-	// crewjam checked these; they are cheap to state again.
-	if assertion.Issuer.Value != m.info.EntityID {
-		return nil, fmt.Errorf("saml: %w: assertion issuer is not the IdP", connector.ErrInvalidResponse)
-	}
-	return c.identity(assertion), nil
-}
-
-// classifyError maps a crewjam error to the connector errors, keeping its
-// (non-personal) detail.
-func classifyError(err error, pre *precheck) error {
-	detail := err
-	var ivr *crewjam.InvalidResponseError
-	if errors.As(err, &ivr) && ivr.PrivateErr != nil {
-		detail = ivr.PrivateErr
-	}
-	var bad crewjam.ErrBadStatus
-	switch {
-	case errors.As(err, &bad):
-		return fmt.Errorf("saml: %w: status %s", connector.ErrCancelled, strings.Join(pre.statusCodes, " / "))
-	case errors.Is(err, crewjam.ErrAssertionReplayed):
-		return fmt.Errorf("saml: %w: %v", connector.ErrReplay, detail)
-	case errors.Is(err, crewjam.ErrInvalidSignature):
-		return fmt.Errorf("saml: %w: %v", connector.ErrInvalidResponse, detail)
-	case errors.Is(err, crewjam.ErrExpired), errors.Is(err, crewjam.ErrNotYetValid):
-		return fmt.Errorf("saml: %w: %v", connector.ErrExpired, detail)
-	}
-	return fmt.Errorf("saml: %w: %v", connector.ErrInvalidResponse, detail)
-}
-
-// identity turns a verified assertion into the connector's Identity.
-func (c *Connector) identity(a *crewjam.Assertion) *connector.Identity {
-	id := &connector.Identity{Attributes: map[string][]string{}}
-	if a.Subject != nil && a.Subject.NameID != nil {
-		id.NameID = a.Subject.NameID.Value
-	}
-	if len(a.AuthnStatements) > 0 {
-		id.AuthnInstant = a.AuthnStatements[0].AuthnInstant
-		id.SessionIndex = a.AuthnStatements[0].SessionIndex
-	}
-	type alias struct {
-		name   string
-		values []string
-	}
-	var aliases []alias
-	for _, stmt := range a.AttributeStatements {
-		for _, at := range stmt.Attributes {
-			var vals []string
-			for _, v := range at.Values {
-				switch {
-				case v.NameID != nil:
-					vals = append(vals, v.NameID.Value)
-				case v.Nil:
-				default:
-					vals = append(vals, v.Value)
-				}
-			}
-			if at.Name != "" {
-				id.Attributes[at.Name] = append(id.Attributes[at.Name], vals...)
-			}
-			if at.FriendlyName != "" && at.FriendlyName != at.Name {
-				aliases = append(aliases, alias{at.FriendlyName, vals})
-			}
-			if short, ok := claimAliases[at.Name]; ok && c.aliases {
-				aliases = append(aliases, alias{short, vals})
-			}
-		}
-	}
-	// Aliases never shadow an attribute of that Name; the first alias of a
-	// name wins.
-	for _, al := range aliases {
-		if _, exists := id.Attributes[al.name]; !exists {
-			id.Attributes[al.name] = append([]string(nil), al.values...)
-		}
-	}
-	return id
-}
-
-// replayAdapter is crewjam's AssertionReplayCache over connector.ReplayCache
-// for one Callback. A failure of the cache itself is kept in err so that it
-// is not reported as a bad response.
-type replayAdapter struct {
-	ctx    context.Context
-	cache  connector.ReplayCache
-	prefix string
-	err    error
-}
-
-func (a *replayAdapter) Consume(assertionID string, expiresAt time.Time) error {
-	fresh, err := a.cache.MarkUsed(a.ctx, ReplayNamespace, a.prefix+assertionID, expiresAt)
-	if err != nil {
-		a.err = err
-		return err
-	}
-	if !fresh {
-		return crewjam.ErrAssertionReplayed
-	}
-	return nil
-}
-
-// precheck is what precheckResponse learned of a response's structure.
-type precheck struct {
-	status      string   // top-level StatusCode
-	statusCodes []string // top-level and nested StatusCodes
-	encrypted   bool     // the assertion is an EncryptedAssertion
-}
-
-// precheckResponse refuses responses whose structure allows signature
-// wrapping before any signature is looked at: the XML must pass
-// checkResponseTree (no DTD, no comments, no processing instructions, one
-// root, bounded depth and size), the root must be a samlp:Response, there
-// may be at most one Assertion or EncryptedAssertion in the whole document
-// and it must be a child of the Response, and every ds:Signature must be a
-// child of the Response or of that Assertion.
-//
-// The round-trip check (encoding/xml namespace mutations) is not repeated
-// here: crewjam's ParseXMLResponse, which is the only thing that reads the
-// response after this, runs its own copy of it (a strict superset of
-// mattermost/xml-roundtrip-validator: the same token check plus depth and
-// namespace limits) on the same bytes before it parses them. See
-// checkResponseTree for why the rest of xmlsafe.Check is done on the tree.
-func precheckResponse(doc []byte) (*precheck, error) {
-	tree, err := parseResponseTree(doc)
-	if err != nil {
-		return nil, err
-	}
-	root := tree.Root()
-	if !isElem(root, nsProtocol, "Response") {
-		return nil, errors.New("root element is not a samlp:Response")
-	}
-	p := &precheck{}
-	var assertions []*etree.Element
-	var signatures []*etree.Element
-	var walk func(el *etree.Element)
-	walk = func(el *etree.Element) {
-		for _, ch := range el.ChildElements() {
-			switch {
-			case isElem(ch, nsAssertion, "Assertion"), isElem(ch, nsAssertion, "EncryptedAssertion"):
-				assertions = append(assertions, ch)
-			case isElem(ch, nsDSig, "Signature"):
-				signatures = append(signatures, ch)
-			}
-			walk(ch)
-		}
-	}
-	walk(root)
-	if len(assertions) > 1 {
-		return nil, fmt.Errorf("%d assertions; exactly one is accepted", len(assertions))
-	}
-	if len(assertions) == 1 {
-		a := assertions[0]
-		if a.Parent() != root {
-			return nil, errors.New("the assertion is not a child of the Response")
-		}
-		p.encrypted = a.Tag == "EncryptedAssertion"
-	}
-	for _, s := range signatures {
-		if s.Parent() != root && (len(assertions) == 0 || s.Parent() != assertions[0]) {
-			return nil, errors.New("a Signature outside the Response and Assertion")
-		}
-	}
-	if st := childElem(root, nsProtocol, "Status"); st != nil {
-		for code := childElem(st, nsProtocol, "StatusCode"); code != nil; code = childElem(code, nsProtocol, "StatusCode") {
-			p.statusCodes = append(p.statusCodes, attr(code, "Value"))
-		}
-	}
-	if len(p.statusCodes) > 0 {
-		p.status = p.statusCodes[0]
-	}
-	return p, nil
 }

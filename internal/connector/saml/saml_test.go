@@ -500,9 +500,10 @@ func TestSPMetadata(t *testing.T) {
 	}
 }
 
-// TestWrappingDefenceInDepth runs the wrapping vectors past crewjam's
-// verifier alone, without precheckResponse: it too must either refuse them
-// or yield only what the IdP signed.
+// TestWrappingDefenceInDepth runs the wrapping vectors past the verifier
+// alone (verifyResponse on the parsed tree), without precheckResponse's
+// structure checks: it too must either refuse them or yield only what the
+// IdP signed.
 func TestWrappingDefenceInDepth(t *testing.T) {
 	idp := newTestIdP(t)
 	c, _, _ := offlineConnector(t, idp, alwaysFresh{})
@@ -533,9 +534,13 @@ func TestWrappingDefenceInDepth(t *testing.T) {
 	for name, mutate := range vectors {
 		for _, signResponse := range []bool{false, true} {
 			doc := idp.response(respOpts{requestID: fuzzRequestID, acs: fuzzACS, signResponse: signResponse, mutateResponse: mutate})
-			a, err := c.serviceProvider(m, time.Now()).ParseXMLResponse(doc, []string{fuzzRequestID}, c.acs)
-			if err == nil && a.Subject.NameID.Value != idp.nameID {
-				t.Errorf("%s (signed response %v): crewjam returned the unsigned assertion", name, signResponse)
+			tree, err := parseMessageTree(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := c.verifyResponse(context.Background(), tree.Root(), fuzzRequestID, m, time.Now())
+			if err == nil && id.NameID != idp.nameID {
+				t.Errorf("%s (signed response %v): the verifier returned the unsigned assertion", name, signResponse)
 			}
 		}
 	}
