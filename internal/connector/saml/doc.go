@@ -37,10 +37,15 @@
 //     that ServiceProvider, but it parsed each response four times over
 //     (round-trip check, etree, encoding/xml for Response and Assertion,
 //     and again inside the signature check), which cost most of a login's
-//     CPU at the broker; crewjam/saml now only decrypts (xmlenc), builds
-//     AuthnRequests and supplies the SP metadata types;
+//     CPU at the broker; crewjam/saml now only decrypts (xmlenc) and
+//     supplies the SP metadata types;
 //   - each assertion ID is used once (connector.ReplayCache, namespace
 //     "saml-assertion").
+//
+// AuthnRequests are written by Start from a fixed template and DEFLATEd by
+// pooled writers, not built by crewjam/saml: that allocated a new
+// compressor (some 800 KB) for every login, and the query signature,
+// which cannot be avoided, should be all a redirect costs.
 //
 // IdP metadata comes from a MetadataSource: an uploaded document or a URL
 // fetched on a schedule that keeps the last good copy when a fetch fails or

@@ -1,10 +1,10 @@
 package saml
 
 import (
+	"compress/flate"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -12,9 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
-	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
@@ -44,6 +44,9 @@ type Connector struct {
 	// decryptionKeys decrypt encrypted assertions, in this order:
 	// EncryptionKey (else the RSA SigningKey), then DecryptionKeys.
 	decryptionKeys []*rsa.PrivateKey
+	// flaters are raw DEFLATE writers for the HTTP-Redirect binding,
+	// reused: a new one allocates hundreds of kilobytes.
+	flaters sync.Pool
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -91,6 +94,12 @@ func New(cfg Config) (*Connector, error) {
 			c.decryptionKeys = append(c.decryptionKeys, k)
 		}
 	}
+	c.flaters.New = func() any {
+		// BestSpeed: an AuthnRequest is a few hundred bytes, and this
+		// level's Reset clears no tables.
+		w, _ := flate.NewWriter(nil, flate.BestSpeed) // a valid level never fails
+		return w
+	}
 	if c.maxResponse <= 0 {
 		c.maxResponse = DefaultMaxResponseSize
 	}
@@ -103,39 +112,26 @@ func New(cfg Config) (*Connector, error) {
 	return c, nil
 }
 
-// serviceProvider returns the crewjam ServiceProvider for one operation at
-// now, verifying against m (nil for SP metadata only).
-func (c *Connector) serviceProvider(m *idpMetadata, now time.Time) *crewjam.ServiceProvider {
+// serviceProvider returns the crewjam ServiceProvider whose Metadata is
+// the SP metadata of this source at now (crewjam's metadata types are kept
+// for that; responses and AuthnRequests are this package's own).
+func (c *Connector) serviceProvider(now time.Time) *crewjam.ServiceProvider {
 	format := crewjam.UnspecifiedNameIDFormat
 	if c.nameIDFormat != "" {
 		format = crewjam.NameIDFormat(c.nameIDFormat)
 	}
-	sp := &crewjam.ServiceProvider{
+	return &crewjam.ServiceProvider{
 		EntityID:                         c.cfg.EntityID,
 		Key:                              c.cfg.SigningKey,
 		Certificate:                      c.cfg.SigningCert,
-		EncryptionKey:                    c.cfg.EncryptionKey,
 		EncryptionCertificate:            c.cfg.EncryptionCert,
-		DecryptionKeys:                   c.cfg.DecryptionKeys,
 		AcsURL:                           c.acs,
 		AuthnNameIDFormat:                format,
 		SignatureMethod:                  c.sigMethod,
 		AssertionConsumerServiceBindings: []string{crewjam.HTTPPostBinding},
 		MetadataOmitValidUntil:           true,
-		IgnoreCertificateExpiry:          c.cfg.IgnoreCertificateExpiry,
-		RejectExpiredIDPMetadata:         !c.cfg.AllowExpiredMetadata,
-		RejectSHA1Signatures:             !c.cfg.AllowSHA1,
 		Clock:                            dsig.NewFakeClockAt(now),
 	}
-	if c.cfg.EncryptionKey == nil {
-		if k, ok := c.cfg.SigningKey.(*rsa.PrivateKey); ok {
-			sp.EncryptionKey = k
-		}
-	}
-	if m != nil {
-		sp.IDPMetadata = m.entity
-	}
-	return sp
 }
 
 // metadata returns the current IdP metadata, checking it is the configured
@@ -168,7 +164,7 @@ func (c *Connector) signsRequests(m *idpMetadata) bool {
 // It carries no validUntil (cacheDuration instead), so that an IdP that
 // stores it does not see it expire.
 func (c *Connector) SPMetadata() ([]byte, error) {
-	ed := c.serviceProvider(nil, c.now()).Metadata()
+	ed := c.serviceProvider(c.now()).Metadata()
 	m, _ := c.metadata()
 	signed := c.signsRequests(m)
 	for i := range ed.SPSSODescriptors {
@@ -210,61 +206,39 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 	if err != nil {
 		return nil, err
 	}
-	now := c.now()
-	sp := c.serviceProvider(m, now)
 	sign := c.signsRequests(m)
-	if !sign {
-		// crewjam signs the Redirect binding's query when a method is set.
-		sp.SignatureMethod = ""
-	}
-	if req.ForceAuthn {
-		t := true
-		sp.ForceAuthn = &t
-	}
 	binding, loc := BindingRedirect, m.info.SSORedirectURL
 	if loc == "" {
 		binding, loc = BindingPOST, m.info.SSOPostURL
 	}
-	// Built unsigned (as for the Redirect binding), IsPassive set, then
-	// signed, if it is to be, as the binding requires.
-	ar, err := sp.MakeAuthenticationRequest(loc, crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding)
+	id, err := newRequestID()
 	if err != nil {
-		return nil, fmt.Errorf("saml: build AuthnRequest: %w", err)
+		return nil, err
 	}
-	if req.Passive {
-		t := true
-		ar.IsPassive = &t
-	}
-	st, err := json.Marshal(state{V: 1, RequestID: ar.ID, IssuedAt: ar.IssueInstant, IdP: m.info.EntityID})
+	ar := &authnRequest{id: id, issueInstant: c.now(), destination: loc, forceAuthn: req.ForceAuthn, isPassive: req.Passive}
+	st, err := json.Marshal(state{V: 1, RequestID: ar.id, IssuedAt: ar.issueInstant, IdP: m.info.EntityID})
 	if err != nil {
 		return nil, fmt.Errorf("saml: encode state: %w", err)
 	}
 	started := &connector.Started{State: st}
 	if binding == BindingRedirect {
-		u, err := ar.Redirect(req.TransactionID, sp)
+		u, err := c.redirectURL(ar, req.TransactionID, sign)
 		if err != nil {
-			return nil, fmt.Errorf("saml: sign AuthnRequest: %w", err)
+			return nil, err
 		}
-		started.Redirect = connector.Redirect{URL: u.String()}
+		started.Redirect = connector.Redirect{URL: u}
 	} else {
-		if sign {
-			if err := sp.SignAuthnRequest(ar); err != nil {
-				return nil, fmt.Errorf("saml: sign AuthnRequest: %w", err)
-			}
-		}
-		doc := etree.NewDocument()
-		doc.SetRoot(ar.Element())
-		b, err := doc.WriteToBytes()
+		v, err := c.postForm(ar, sign)
 		if err != nil {
-			return nil, fmt.Errorf("saml: serialise AuthnRequest: %w", err)
+			return nil, err
 		}
 		started.Redirect = connector.Redirect{URL: loc, Form: url.Values{
-			"SAMLRequest": {base64.StdEncoding.EncodeToString(b)},
+			"SAMLRequest": {v},
 			"RelayState":  {req.TransactionID},
 		}}
 	}
 	c.log.InfoContext(ctx, "saml authn request", "idp", m.info.EntityID, "binding", binding,
-		"requestID", ar.ID, "signed", sign, "forceAuthn", req.ForceAuthn, "passive", req.Passive)
+		"requestID", ar.id, "signed", sign, "forceAuthn", req.ForceAuthn, "passive", req.Passive)
 	return started, nil
 }
 
