@@ -121,7 +121,7 @@ func FuzzParseMetadata(f *testing.F) {
 			}
 			return
 		}
-		if m.info.EntityID == "" || len(m.signingCerts) == 0 || m.entity == nil ||
+		if m.info.EntityID == "" || len(m.signingCerts) == 0 ||
 			(m.info.SSORedirectURL == "" && m.info.SSOPostURL == "") {
 			t.Fatalf("accepted incomplete metadata: %+v", m.info)
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -94,10 +93,6 @@ func latest(ts []time.Time) time.Time {
 type idpMetadata struct {
 	info         MetadataInfo
 	signingCerts []*x509.Certificate
-	// entity is the minimal crewjam EntityDescriptor (entityID, validUntil,
-	// one IDPSSODescriptor with the signing keys and SSO endpoints) that the
-	// crewjam ServiceProvider verifies responses with.
-	entity *crewjam.EntityDescriptor
 }
 
 // parseOptions are the inputs of parseMetadata besides the document.
@@ -237,7 +232,6 @@ func readEntity(entity *etree.Element, validUntil time.Time, o parseOptions) (*i
 		ValidUntil:              validUntil,
 		WantAuthnRequestsSigned: attr(idp, "WantAuthnRequestsSigned") == "true" || attr(idp, "WantAuthnRequestsSigned") == "1",
 	}}
-	var keyDescriptors []crewjam.KeyDescriptor
 	for _, kd := range idp.ChildElements() {
 		if !isElem(kd, nsMetadata, "KeyDescriptor") {
 			continue
@@ -258,17 +252,13 @@ func readEntity(entity *etree.Element, validUntil time.Time, o parseOptions) (*i
 					if !isElem(xc, nsDSig, "X509Certificate") {
 						continue
 					}
-					cert, b64, err := parseCertText(xc.Text())
+					cert, err := parseCertText(xc.Text())
 					if err != nil {
 						return nil, fmt.Errorf("%w: %v", ErrInvalidMetadata, err)
 					}
 					if use == "" || use == "signing" {
 						m.signingCerts = append(m.signingCerts, cert)
 						m.info.SigningCertNotAfter = append(m.info.SigningCertNotAfter, cert.NotAfter)
-						keyDescriptors = append(keyDescriptors, crewjam.KeyDescriptor{
-							Use:     "signing",
-							KeyInfo: crewjam.KeyInfo{X509Data: crewjam.X509Data{X509Certificates: []crewjam.X509Certificate{{Data: b64}}}},
-						})
 					}
 					if use == "" || use == "encryption" {
 						m.info.EncryptionCertNotAfter = append(m.info.EncryptionCertNotAfter, cert.NotAfter)
@@ -281,7 +271,6 @@ func readEntity(entity *etree.Element, validUntil time.Time, o parseOptions) (*i
 		return nil, fmt.Errorf("%w: no signing certificate in the IDPSSODescriptor of %q", ErrInvalidMetadata, entityID)
 	}
 
-	var sso []crewjam.Endpoint
 	for _, s := range idp.ChildElements() {
 		if !isElem(s, nsMetadata, "SingleSignOnService") {
 			continue
@@ -295,44 +284,29 @@ func readEntity(entity *etree.Element, validUntil time.Time, o parseOptions) (*i
 		}
 		if binding == BindingRedirect && m.info.SSORedirectURL == "" {
 			m.info.SSORedirectURL = loc
-			sso = append(sso, crewjam.Endpoint{Binding: binding, Location: loc})
 		}
 		if binding == BindingPOST && m.info.SSOPostURL == "" {
 			m.info.SSOPostURL = loc
-			sso = append(sso, crewjam.Endpoint{Binding: binding, Location: loc})
 		}
 	}
-	if len(sso) == 0 {
+	if m.info.SSORedirectURL == "" && m.info.SSOPostURL == "" {
 		return nil, fmt.Errorf("%w: no HTTP-Redirect or HTTP-POST SingleSignOnService in %q", ErrInvalidMetadata, entityID)
 	}
 
-	m.entity = &crewjam.EntityDescriptor{
-		EntityID:   entityID,
-		ValidUntil: validUntil,
-		IDPSSODescriptors: []crewjam.IDPSSODescriptor{{
-			SSODescriptor: crewjam.SSODescriptor{RoleDescriptor: crewjam.RoleDescriptor{
-				ProtocolSupportEnumeration: protocolSAML2,
-				KeyDescriptors:             keyDescriptors,
-			}},
-			SingleSignOnServices: sso,
-		}},
-	}
 	return m, nil
 }
 
-// parseCertText parses the base64 DER of an X509Certificate element and
-// returns it with its whitespace-free base64.
-func parseCertText(s string) (*x509.Certificate, string, error) {
-	b64 := strings.Join(strings.Fields(s), "")
-	der, err := base64.StdEncoding.DecodeString(b64)
+// parseCertText parses the base64 DER of an X509Certificate element.
+func parseCertText(s string) (*x509.Certificate, error) {
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
 	if err != nil {
-		return nil, "", fmt.Errorf("certificate is not base64: %v", err)
+		return nil, fmt.Errorf("certificate is not base64: %v", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, "", fmt.Errorf("cannot parse certificate: %v", err)
+		return nil, fmt.Errorf("cannot parse certificate: %v", err)
 	}
-	return cert, b64, nil
+	return cert, nil
 }
 
 // checkEndpointURL accepts https URLs, and with allowLoopback also
