@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
@@ -61,7 +62,10 @@ func (c *Connector) verify(ctx context.Context, encoded, requestID string, m *id
 		return nil, fmt.Errorf("saml: %w: SAMLResponse larger than %d bytes", connector.ErrInvalidResponse, c.maxResponse)
 	}
 	// Some IdPs wrap the base64 in lines.
-	decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(encoded), ""))
+	if strings.IndexFunc(encoded, unicode.IsSpace) >= 0 {
+		encoded = strings.Join(strings.Fields(encoded), "")
+	}
+	decoded, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
 		return nil, fmt.Errorf("saml: %w: SAMLResponse is not base64", connector.ErrInvalidResponse)
 	}

@@ -328,3 +328,24 @@ func TestVerifyResponseShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyWrappedBase64: some IdPs wrap the SAMLResponse base64 in
+// lines.
+func TestVerifyWrappedBase64(t *testing.T) {
+	idp := newTestIdP(t)
+	c, _, _ := offlineConnector(t, idp, &memReplay{})
+	m, err := c.metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.StdEncoding.EncodeToString(idp.response(respOpts{requestID: fuzzRequestID, acs: fuzzACS}))
+	var wrapped strings.Builder
+	for len(enc) > 76 {
+		wrapped.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	wrapped.WriteString(enc + "\n")
+	if _, err := c.verify(context.Background(), wrapped.String(), fuzzRequestID, m); err != nil {
+		t.Fatal(err)
+	}
+}
