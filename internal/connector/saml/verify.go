@@ -615,8 +615,8 @@ func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.
 			}
 		}
 	}
-	var firstErr error
-	for _, cert := range certs {
+	firstErr := errors.New("no signing certificate")
+	for i, cert := range certs {
 		if c.cfg.IgnoreCertificateExpiry {
 			unbounded := *cert
 			unbounded.NotBefore, unbounded.NotAfter = time.Time{}, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
@@ -629,7 +629,7 @@ func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.
 		if err == nil {
 			return signed, true, nil
 		}
-		if firstErr == nil {
+		if i == 0 {
 			firstErr = err
 		}
 	}

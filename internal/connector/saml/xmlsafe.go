@@ -63,13 +63,17 @@ func parseMessageTree(doc []byte) (*etree.Document, error) {
 // tokens etree kept instead of on a fresh tokenisation of the bytes.
 //
 // etree builds its tree from encoding/xml's RawToken, so each element holds
-// the name and attributes of its start tag as the validator sees them, and
-// etree has already refused an end tag that does not match its start tag.
-// Each element's start and end tag are encoded with encoding/xml and read
-// back with RawToken, and what comes back must be exactly what the
-// encoder's namespace rewriting (sameAfterRoundTrip) implies. Processing
-// instructions (only the XML declaration gets this far) are round-tripped
-// too. Character data is not: encoding/xml's decoder has already refused
+// the name and attributes of its start tag as the validator sees them
+// (less a repeated attribute, of which etree keeps the last value, which is
+// also what the signature check and everything after read), and etree has
+// already refused an end tag that does not match its start tag. Each
+// element's start and end tag are encoded with encoding/xml and read back
+// with RawToken (unless plainNames shows that they cannot change), and what
+// comes back must be exactly what the encoder's namespace rewriting
+// (sameAfterRoundTrip) implies. The validator undoes that rewriting by
+// heuristics instead, and so also refuses a few tags that do survive
+// (TestRoundTripValidatorFalsePositive). Processing instructions (only the
+// XML declaration gets this far) are round-tripped too. Character data is not: encoding/xml's decoder has already refused
 // invalid UTF-8 and characters outside the XML range, and every other
 // character escapes and unescapes to itself, so text (and attribute values,
 // read by the same code) always survives; the validator's check of it can
