@@ -159,10 +159,13 @@ func survivesRoundTrip(tok xml.Token) bool {
 // plainName: a non-empty local part and an optional prefix, each an ASCII
 // NCName.
 func plainName(n xml.Name) bool {
-	return ncName(n.Local) && (n.Space == "" || ncName(n.Space))
+	return PlainName(n.Local) && (n.Space == "" || PlainName(n.Space))
 }
 
-func ncName(s string) bool {
+// PlainName reports whether s is an ASCII XML name without a colon: a
+// letter or '_', then letters, digits, '_', '-' and '.'. Names of that
+// shape survive encoding/xml's round trip unchanged.
+func PlainName(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -328,6 +328,14 @@ func checkEndpointURL(raw string, allowLoopback bool) error {
 	return fmt.Errorf("URL %q must be https", raw)
 }
 
+// withoutValidity is a copy of cert valid at any time, for IdPs whose
+// metadata certificates are only key containers (often long expired).
+func withoutValidity(cert *x509.Certificate) *x509.Certificate {
+	cp := *cert
+	cp.NotBefore, cp.NotAfter = time.Time{}, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	return &cp
+}
+
 // verifyEnveloped verifies the enveloped signature of el with goxmldsig,
 // trying each trusted certificate on its own (so that a signature without
 // KeyInfo, or one during a rollover, verifies), and returns what the
@@ -339,9 +347,7 @@ func verifyEnveloped(el *etree.Element, certs []*x509.Certificate, now time.Time
 	for _, cert := range certs {
 		c := cert
 		if ignoreValidity {
-			cp := *cert
-			cp.NotBefore, cp.NotAfter = time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-			c = &cp
+			c = withoutValidity(cert)
 		}
 		ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{c}})
 		ctx.IdAttribute = "ID"

@@ -618,9 +618,7 @@ func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.
 	firstErr := errors.New("no signing certificate")
 	for i, cert := range certs {
 		if c.cfg.IgnoreCertificateExpiry {
-			unbounded := *cert
-			unbounded.NotBefore, unbounded.NotAfter = time.Time{}, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-			cert = &unbounded
+			cert = withoutValidity(cert)
 		}
 		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
 		vc.IdAttribute = "ID"

@@ -301,29 +301,11 @@ func sameAfterRoundTrip(before, after xml.StartElement) bool {
 // real round trip. TestPlainNamesRoundTrip and FuzzRoundTrip hold this to
 // the real thing.
 func plainNames(el *etree.Element) bool {
-	if (el.Space != "" && !isPlainName(el.Space)) || !isPlainName(el.Tag) {
+	if (el.Space != "" && !xmlsafe.PlainName(el.Space)) || !xmlsafe.PlainName(el.Tag) {
 		return false
 	}
 	for _, a := range el.Attr {
-		if (a.Space != "" && !isPlainName(a.Space)) || !isPlainName(a.Key) {
-			return false
-		}
-	}
-	return true
-}
-
-// isPlainName reports whether s is an ASCII XML name without a colon:
-// a letter or '_', then letters, digits, '_', '-' and '.'.
-func isPlainName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
-		case i > 0 && ('0' <= c && c <= '9' || c == '-' || c == '.'):
-		default:
+		if (a.Space != "" && !xmlsafe.PlainName(a.Space)) || !xmlsafe.PlainName(a.Key) {
 			return false
 		}
 	}

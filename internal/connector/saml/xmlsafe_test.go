@@ -147,8 +147,8 @@ func TestIsPlainName(t *testing.T) {
 		"Assertion": true, "_a": true, "a1.b-c_d": true, "xmlns": true,
 		"": false, "1a": false, "-a": false, ".a": false, "a:b": false, "ä": false, "a b": false,
 	} {
-		if got := isPlainName(s); got != want {
-			t.Errorf("isPlainName(%q) = %v, want %v", s, got, want)
+		if got := xmlsafe.PlainName(s); got != want {
+			t.Errorf("xmlsafe.PlainName(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
