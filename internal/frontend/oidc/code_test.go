@@ -23,14 +23,14 @@ func TestSealedCodeSizeAndRoundTrip(t *testing.T) {
 		Nonce:         "n-0S6_WzA2Mj-a-nonce-of-reasonable-length",
 		Scopes:        []string{"openid", "profile"},
 		Sub:           "0f2c7c2a5b1d4e3f8a9b0c1d2e3f4a5b6c7d8e9f",
-		Claims: map[string]any{
+		Claims: mustClaims(t, map[string]any{
 			"given_name": "Maija-Liisa Annikki", "family_name": "Virtanen-Korhonen",
 			"urn:mpass.id:uid":                   "MPASSOID.ea5fc8aa1f8c7e2ab2c4f9b5d4e3a2b1c0d9e8f7",
 			"urn:mpass.id:schoolInfo":            schools,
 			"urn:mpass.id:role":                  roles,
 			"urn:mpass.id:educationProviderInfo": []string{"1.2.246.562.10.00000000001;Mansikkalan kaupunki"},
 			"urn:mpass.id:originalIssuer":        "1.2.246.562.10.00000000001",
-		},
+		}),
 		ACR: "urn:mpass.id:authnContext:test", AuthTime: 1790000000, SID: "b1946ac92492d2347c6235b4d2611184", Expires: 1790000600,
 	}
 	code, err := e.p.sealCode(sealedCode{GrantID: "grant-id-0123456789abcdef", Grant: grant})
@@ -51,4 +51,49 @@ func TestSealedCodeSizeAndRoundTrip(t *testing.T) {
 		t.Error("a code opened as an access token")
 	}
 	t.Logf("code length %d", len(code))
+}
+
+func mustClaims(t *testing.T, c map[string]any) []byte {
+	t.Helper()
+	b, err := releasedClaims(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestWithClaims(t *testing.T) {
+	tests := []struct {
+		name, std, released, want string
+		err                       bool
+	}{
+		{"members appended", `{"sub":"a"}`, `{"x":1,"y":"z"}`, `{"sub":"a","x":1,"y":"z"}`, false},
+		{"no released claims", `{"sub":"a"}`, `{}`, `{"sub":"a"}`, false},
+		{"empty released", `{"sub":"a"}`, ``, `{"sub":"a"}`, false},
+		{"empty standard", `{}`, `{"x":1}`, `{"x":1}`, false},
+		{"released not an object", `{"sub":"a"}`, `[1]`, "", true},
+		{"standard not an object", `"a"`, `{"x":1}`, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := withClaims([]byte(tt.std), []byte(tt.released))
+			if (err != nil) != tt.err {
+				t.Fatalf("err %v", err)
+			}
+			if !tt.err && string(got) != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// A release can never overwrite or duplicate a claim the provider sets.
+func TestReleasedClaimsDropRegisteredNames(t *testing.T) {
+	b, err := releasedClaims(map[string]any{"iss": "evil", "sub": "x", "given_name": "Maija"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"given_name":"Maija"}` {
+		t.Errorf("got %s", b)
+	}
 }

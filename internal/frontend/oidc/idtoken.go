@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -26,7 +25,16 @@ func idTokenAlg(svc *broker.Service) string {
 }
 
 // signJWT signs claims with the current key of alg, with header typ.
-func (p *Provider) signJWT(alg, typ string, claims map[string]any) (string, error) {
+func (p *Provider) signJWT(alg, typ string, claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("claims: %w", err)
+	}
+	return p.signPayload(alg, typ, payload)
+}
+
+// signPayload signs a JWT payload that is already JSON.
+func (p *Provider) signPayload(alg, typ string, payload []byte) (string, error) {
 	ks := p.keys()
 	if ks == nil {
 		return "", errors.New("no key set loaded")
@@ -39,10 +47,6 @@ func (p *Provider) signJWT(alg, typ string, claims map[string]any) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("claims: %w", err)
-	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
@@ -54,27 +58,40 @@ func (p *Provider) signJWT(alg, typ string, claims map[string]any) (string, erro
 	return out, nil
 }
 
+// idTokenClaims are the claims the provider sets in every ID token; the
+// released data-model claims follow them in the same object.
+type idTokenClaims struct {
+	Iss      string `json:"iss"`
+	Sub      string `json:"sub"`
+	Aud      string `json:"aud"`
+	Iat      int64  `json:"iat"`
+	Exp      int64  `json:"exp"`
+	AuthTime int64  `json:"auth_time"`
+	ACR      string `json:"acr"`
+	Nonce    string `json:"nonce,omitempty"`
+	SID      string `json:"sid,omitempty"`
+	AtHash   string `json:"at_hash,omitempty"`
+}
+
 // signIDToken builds and signs the ID token of grant g.
 func (p *Provider) signIDToken(svc *broker.Service, g *grantData, accessToken string, now time.Time) (string, error) {
-	claims := make(map[string]any, len(g.Claims)+12)
-	maps.Copy(claims, g.Claims)
-	claims["iss"] = p.cfg.Issuer
-	claims["sub"] = g.Sub
-	claims["aud"] = g.ClientID
-	claims["iat"] = now.Unix()
-	claims["exp"] = now.Add(p.cfg.IDTokenLifetime).Unix()
-	claims["auth_time"] = g.AuthTime
-	claims["acr"] = g.ACR
-	if g.Nonce != "" {
-		claims["nonce"] = g.Nonce
-	}
-	if g.SID != "" {
-		claims["sid"] = g.SID
+	std := idTokenClaims{
+		Iss: p.cfg.Issuer, Sub: g.Sub, Aud: g.ClientID,
+		Iat: now.Unix(), Exp: now.Add(p.cfg.IDTokenLifetime).Unix(),
+		AuthTime: g.AuthTime, ACR: g.ACR, Nonce: g.Nonce, SID: g.SID,
 	}
 	if accessToken != "" {
-		claims["at_hash"] = leftHash(accessToken)
+		std.AtHash = leftHash(accessToken)
 	}
-	return p.signJWT(idTokenAlg(svc), "JWT", claims)
+	b, err := json.Marshal(std)
+	if err != nil {
+		return "", fmt.Errorf("claims: %w", err)
+	}
+	payload, err := withClaims(b, g.Claims)
+	if err != nil {
+		return "", err
+	}
+	return p.signPayload(idTokenAlg(svc), "JWT", payload)
 }
 
 // leftHash is the at_hash of RS256 and ES256: base64url of the left half

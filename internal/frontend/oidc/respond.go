@@ -25,11 +25,14 @@ type grantData struct {
 	Nonce         string   `json:"nonce,omitempty"`
 	Scopes        []string `json:"scope"`
 	Sub           string   `json:"sub"`
-	// Claims are the released data-model claims (without sub).
-	Claims   map[string]any `json:"claims"`
-	ACR      string         `json:"acr"`
-	AuthTime int64          `json:"auth_time"`
-	SID      string         `json:"sid"`
+	// Claims are the released data-model claims (without sub), as the
+	// JSON object they are sent as: encoded once at the end of the login
+	// rather than decoded and re-encoded at the token and userinfo
+	// endpoints. Never a registered claim name (see releasedClaims).
+	Claims   json.RawMessage `json:"claims"`
+	ACR      string          `json:"acr"`
+	AuthTime int64           `json:"auth_time"`
+	SID      string          `json:"sid"`
 	// Expires is the record's end by the provider's clock (unix seconds);
 	// the store's own expiry follows the wall clock.
 	Expires int64 `json:"exp"`
@@ -85,6 +88,16 @@ func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.R
 	if authTime.IsZero() {
 		authTime = now
 	}
+	claims, err := releasedClaims(identity.OIDCClaims(res.User, identity.Release{
+		AllowTestLearnerID: svc.AllowTestLearnerID(),
+		Legacy:             svc.Integration.SP.LegacyAttributes,
+		Scopes:             st.Scopes,
+	}))
+	if err != nil {
+		p.log.ErrorContext(ctx, "respond: encode claims", slog.String("client_id", st.ClientID), errAttr(err))
+		fail(newErr(errServerError, "internal error"))
+		return
+	}
 	g := grantData{
 		ClientID:      st.ClientID,
 		ServiceID:     svc.ID(),
@@ -93,15 +106,11 @@ func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.R
 		Nonce:         st.Nonce,
 		Scopes:        st.Scopes,
 		Sub:           p.subject(svc, res.User.UID),
-		Claims: identity.OIDCClaims(res.User, identity.Release{
-			AllowTestLearnerID: svc.AllowTestLearnerID(),
-			Legacy:             svc.Integration.SP.LegacyAttributes,
-			Scopes:             st.Scopes,
-		}),
-		ACR:      broker.AuthnSourcePrefix + source,
-		AuthTime: authTime.Unix(),
-		SID:      sessionSID(res.Session.ID, st.ClientID),
-		Expires:  now.Add(p.cfg.CodeLifetime).Unix(),
+		Claims:        claims,
+		ACR:           broker.AuthnSourcePrefix + source,
+		AuthTime:      authTime.Unix(),
+		SID:           sessionSID(res.Session.ID, st.ClientID),
+		Expires:       now.Add(p.cfg.CodeLifetime).Unix(),
 	}
 	code, err := p.sealCode(sealedCode{GrantID: randomToken(), Grant: &g})
 	if err != nil {

@@ -282,7 +282,7 @@ func narrowScopes(g *grantData, t *tokenRequest) *oauthError {
 		return newErr(errInvalidScope, "the openid scope is required")
 	}
 	if !slices.Contains(t.Scope, "profile") {
-		g.Claims = map[string]any{}
+		g.Claims = noClaims
 	}
 	g.Scopes = slices.DeleteFunc(slices.Clone(g.Scopes), func(s string) bool { return !slices.Contains(t.Scope, s) })
 	return nil

@@ -1,8 +1,8 @@
 package oidc
 
 import (
+	"encoding/json"
 	"log/slog"
-	"maps"
 	"net/http"
 	"strings"
 )
@@ -83,8 +83,16 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out := make(map[string]any, len(g.Claims)+1)
-	maps.Copy(out, g.Claims)
-	out["sub"] = g.Sub
-	writeJSON(w, http.StatusOK, out)
+	sub, err := json.Marshal(struct {
+		Sub string `json:"sub"`
+	}{g.Sub})
+	if err == nil {
+		sub, err = withClaims(sub, g.Claims)
+	}
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "userinfo: encode claims", errAttr(err))
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: errServerError})
+		return
+	}
+	writeRawJSON(w, http.StatusOK, sub)
 }
