@@ -137,7 +137,11 @@ func (idp *IdP) buildResponse(k *keys.SigningKey, svc *broker.Service, st ssoSta
 		if err != nil {
 			return nil, fmt.Errorf("service %d encryption certificate: %w", svc.ID(), err)
 		}
-		if payload, err = encryptAssertion(signed, certs[0]); err != nil {
+		plain, err := serialize(signed)
+		if err != nil {
+			return nil, err
+		}
+		if payload, err = encryptAssertion(plain, certs[0]); err != nil {
 			return nil, fmt.Errorf("encrypt assertion: %w", err)
 		}
 		b.encrypted = true
@@ -258,14 +262,10 @@ func addStatus(parent *etree.Element, top, second, message string) {
 	}
 }
 
-// encryptAssertion encrypts a signed assertion for cert: AES-256-GCM
-// content, RSA-OAEP (MGF1, SHA-1 digest: what every SAML implementation
-// decrypts) key transport.
-func encryptAssertion(signed *etree.Element, cert *x509.Certificate) (*etree.Element, error) {
-	plain, err := serialize(signed)
-	if err != nil {
-		return nil, err
-	}
+// encryptAssertion encrypts a signed assertion (its serialised bytes) for
+// cert: AES-256-GCM content, RSA-OAEP (MGF1, SHA-1 digest: what every SAML
+// implementation decrypts) key transport.
+func encryptAssertion(plain []byte, cert *x509.Certificate) (*etree.Element, error) {
 	enc := xmlenc.OAEP()
 	enc.BlockCipher = xmlenc.AES256GCM
 	enc.DigestMethod = &xmlenc.SHA1
