@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/identity"
@@ -64,9 +66,22 @@ func invalidCharsUser() *model.User {
 	return u
 }
 
+// crUser has carriage returns in text values. The reference wrote them
+// raw and signed them as &#xD;; XML parsers turn a raw CR into LF, so its
+// signatures never verified for such a user.
+func crUser() *model.User {
+	u := testUser()
+	u.Nickname = "crlf\r\nhere cr\rhere"
+	u.GivenName = "\r"
+	return u
+}
+
 type diffUser struct {
 	name string
 	u    *model.User
+	// refBroken: the reference's signatures do not verify and its values
+	// read back with CR as LF (see crUser).
+	refBroken bool
 }
 
 func diffUsers() []diffUser {
@@ -75,13 +90,14 @@ func diffUsers() []diffUser {
 	whitespace.Nickname = " \t "
 	whitespace.GivenName = "\n"
 	return []diffUser{
-		{"pupil", testUser()},
-		{"teacher five schools", teacherUser(5)},
-		{"escaping", escapingUser()},
-		{"invalid characters", invalidCharsUser()},
-		{"whitespace only", whitespace},
-		{"only uid", onlyUID},
-		{"no attributes", &model.User{}},
+		{"pupil", testUser(), false},
+		{"teacher five schools", teacherUser(5), false},
+		{"escaping", escapingUser(), false},
+		{"carriage returns", crUser(), true},
+		{"invalid characters", invalidCharsUser(), false},
+		{"whitespace only", whitespace, false},
+		{"only uid", onlyUID, false},
+		{"no attributes", &model.User{}, false},
 	}
 }
 
@@ -92,6 +108,9 @@ type diffService struct {
 	requestID          string
 	wantResponseSigned bool
 	encrypt            bool
+	// refBroken: CR in an attribute value, which the reference wrote raw
+	// (see crUser).
+	refBroken bool
 }
 
 func diffServices() []diffService {
@@ -102,6 +121,7 @@ func diffServices() []diffService {
 		{name: "encrypted response signed", entityID: "https://encsigned.example.fi/sp", acs: handACS, requestID: "_r4", encrypt: true, wantResponseSigned: true},
 		{name: "escaping urls", entityID: `https://sp.example.fi/md?a=1&b="2"&c=<3>'`, acs: "https://sp.example.fi/acs?x=1&y=\"2\"", requestID: `_r&<"'>`},
 		{name: "unsolicited", entityID: "https://unsolicited.example.fi/sp", acs: handACS},
+		{name: "whitespace in attributes", entityID: "https://ws.example.fi/sp\t\n\r x", acs: "https://ws.example.fi/acs\t\n\r x", requestID: "_r\t\n\r x", wantResponseSigned: true, refBroken: true},
 	}
 }
 
@@ -166,6 +186,12 @@ func (de *diffEnv) build(tb testing.TB, s diffService, u *model.User, ref bool) 
 // bytes the assertion was decrypted from (nil when it was not).
 func (de *diffEnv) verified(tb testing.TB, s diffService, x []byte) (resp, assertion *etree.Element, plain []byte) {
 	tb.Helper()
+	return de.parsed(tb, s, x, true)
+}
+
+// parsed is verified, with the signatures checked only when verify is set.
+func (de *diffEnv) parsed(tb testing.TB, s diffService, x []byte, verify bool) (resp, assertion *etree.Element, plain []byte) {
+	tb.Helper()
 	d := etree.NewDocument()
 	if err := d.ReadFromBytes(x); err != nil {
 		tb.Fatalf("parse: %v\n%s", err, x)
@@ -174,7 +200,7 @@ func (de *diffEnv) verified(tb testing.TB, s diffService, x []byte) (resp, asser
 	if got := resp.FindElement("./Signature") != nil; got != s.wantResponseSigned {
 		tb.Fatalf("Response signed %v, want %v", got, s.wantResponseSigned)
 	}
-	if s.wantResponseSigned {
+	if s.wantResponseSigned && verify {
 		verifyOwn(tb, resp, de.ks)
 	}
 	if s.encrypt {
@@ -200,7 +226,9 @@ func (de *diffEnv) verified(tb testing.TB, s diffService, x []byte) (resp, asser
 	if sig := assertion.FindElement("./Signature"); sig == nil || sig.Index() != 1 {
 		tb.Fatal("the assertion's Signature is not right after its Issuer")
 	}
-	verifyOwn(tb, assertion, de.ks)
+	if verify {
+		verifyOwn(tb, assertion, de.ks)
+	}
 	return resp, assertion, plain
 }
 
@@ -318,9 +346,24 @@ func TestResponseDifferential(t *testing.T) {
 				if got.encrypted != s.encrypt || got.encrypted != ref.encrypted || got.attributes != ref.attributes || got.sessionIndex != ref.sessionIndex {
 					t.Errorf("built %+v, reference %+v", *got, *ref)
 				}
-				gResp, gA, _ := de.verified(t, s, got.xml)
-				rResp, rA, _ := de.verified(t, s, ref.xml)
+				// (a) what was signed is canonical as written.
+				gResp, gA, plain := de.parsed(t, s, got.xml, false)
+				checkCanonical(t, got.xml, gResp, s.wantResponseSigned)
+				if plain == nil {
+					plain = rawAssertion(t, got.xml)
+				}
+				checkCanonical(t, plain, gA, true)
+				// (b) every signature verifies.
+				de.verified(t, s, got.xml)
+				refBroken := du.refBroken || s.refBroken
+				rResp, rA, _ := de.parsed(t, s, ref.xml, !refBroken)
+				// (c) both say the same.
 				g, r := de.describe(t, s, gResp, gA), de.describe(t, s, rResp, rA)
+				if refBroken {
+					for i := range g {
+						g[i] = strings.ReplaceAll(strings.ReplaceAll(g[i], `\r\n`, `\n`), `\r`, `\n`)
+					}
+				}
 				if !slices.Equal(g, r) {
 					t.Errorf("production and reference differ:\n%s", lineDiff(r, g))
 				}
@@ -331,6 +374,35 @@ func TestResponseDifferential(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// checkCanonical checks that doc, the bytes of el as written, is el's
+// exclusive canonical form, as goxmldsig computes it from the parsed
+// element, once the element's own enveloped Signature (signed: its first
+// Signature child) is taken out of both.
+func checkCanonical(tb testing.TB, doc []byte, el *etree.Element, signed bool) {
+	tb.Helper()
+	el = el.Copy()
+	if signed {
+		sig := el.FindElement("./Signature")
+		if sig == nil {
+			tb.Fatalf("%s is not signed", el.Tag)
+		}
+		el.RemoveChild(sig)
+		i := bytes.Index(doc, []byte("<ds:Signature "))
+		j := bytes.Index(doc, []byte("</ds:Signature>"))
+		if i < 0 || j < i {
+			tb.Fatalf("no ds:Signature in %s", doc)
+		}
+		doc = append(slices.Clip(doc[:i]), doc[j+len("</ds:Signature>"):]...)
+	}
+	want, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(el)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.Equal(doc, want) {
+		tb.Errorf("%s is not written in canonical form:\n got %s\nwant %s", el.Tag, doc, want)
 	}
 }
 

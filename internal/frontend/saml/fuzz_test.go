@@ -2,8 +2,12 @@ package saml
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mpassid/mpassid/internal/identity"
+	"github.com/mpassid/mpassid/internal/model"
 )
 
 // The fuzz targets feed the two bindings' decoders and the message parsers
@@ -71,3 +75,41 @@ func FuzzAuthnRequestRedirect(f *testing.F)  { fuzzRedirect(f, false) }
 func FuzzAuthnRequestPOST(f *testing.F)      { fuzzPOST(f, false) }
 func FuzzLogoutRequestRedirect(f *testing.F) { fuzzRedirect(f, true) }
 func FuzzLogoutRequestPOST(f *testing.F)     { fuzzPOST(f, true) }
+
+// FuzzResponseValues writes Responses whose attribute values and
+// InResponseTo are arbitrary strings: whatever they hold, the Response and
+// the Assertion must be written in canonical form, verify with goxmldsig,
+// and read back as the values made XML-safe.
+func FuzzResponseValues(f *testing.F) {
+	for _, u := range []*model.User{escapingUser(), invalidCharsUser(), crUser()} {
+		f.Add(u.GivenName, u.Surname, u.Nickname, "_r1")
+	}
+	f.Add("", "", "", "")
+	f.Add("]]>", "&#xD;", "\r\n\t", "\"'<>&\r\n\t")
+	de := newDiffEnv(f)
+	var s diffService
+	for _, c := range diffServices() {
+		if c.name == "response signed" {
+			s = c
+		}
+	}
+	f.Fuzz(func(t *testing.T, given, surname, nickname, requestID string) {
+		u := testUser()
+		u.GivenName, u.Surname, u.Nickname = given, surname, nickname
+		s := s
+		s.requestID = requestID
+		out := de.build(t, s, u, false)
+		resp, a, _ := de.parsed(t, s, out.xml, false)
+		checkCanonical(t, out.xml, resp, true)
+		checkCanonical(t, rawAssertion(t, out.xml), a, true)
+		de.verified(t, s, out.xml)
+		if got, want := releasedOf(a), wantReleased(u); !slices.EqualFunc(got, want, func(a, b identity.Attribute) bool {
+			return a.Name == b.Name && slices.Equal(a.Values, b.Values)
+		}) {
+			t.Errorf("released attributes\n got %q\nwant %q", got, want)
+		}
+		if got := attrValue(a.FindElement("./Subject/SubjectConfirmation/SubjectConfirmationData"), "InResponseTo"); got != xmlSafe(requestID) {
+			t.Errorf("InResponseTo %q, want %q", got, xmlSafe(requestID))
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mpassid/mpassid/internal/broker"
@@ -117,6 +118,8 @@ type IdP struct {
 	log  *slog.Logger
 	// endpoint URLs
 	ssoRedirect, ssoPOST, sloRedirect, sloPOST, script string
+	// bufs pools the scratch buffers Responses are written in (*xmlBuf).
+	bufs sync.Pool
 }
 
 // New checks the configuration and returns an IdP.
@@ -201,8 +204,11 @@ func newID() string {
 	return "_" + hex.EncodeToString(b[:])
 }
 
+// samlTimeLayout is xs:dateTime as SAML writes it: UTC, milliseconds.
+const samlTimeLayout = "2006-01-02T15:04:05.000Z"
+
 // samlTime formats t as SAML does (xs:dateTime, UTC, milliseconds).
-func samlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func samlTime(t time.Time) string { return t.UTC().Format(samlTimeLayout) }
 
 // parseSAMLTime reads an xs:dateTime; SAML requires UTC but some senders
 // add an offset, which is honoured.

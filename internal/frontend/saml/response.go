@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/identity"
@@ -105,8 +107,12 @@ type built struct {
 }
 
 // buildResponse builds the signed (and perhaps encrypted) Response for the
-// user.
+// user. The Assertion and the Response are written in canonical form
+// (canon.go), so each signature digests the bytes already written.
 func (idp *IdP) buildResponse(k *keys.SigningKey, svc *broker.Service, st ssoState, u *model.User, sess broker.Session, now time.Time) (*built, error) {
+	if err := checkSigningKey(k); err != nil {
+		return nil, err
+	}
 	md := svc.Integration.SP.SAML
 	rel := identity.Release{AllowTestLearnerID: svc.AllowTestLearnerID(), Legacy: svc.Integration.SP.LegacyAttributes}
 	attrs := identity.SAMLAttributes(u, rel)
@@ -118,43 +124,45 @@ func (idp *IdP) buildResponse(k *keys.SigningKey, svc *broker.Service, st ssoSta
 	if authnInstant.IsZero() {
 		authnInstant = now
 	}
-	nameID, err := idp.sealNameID(md.EntityID, sess.ID, sessionIndex(sess.ID, md.EntityID))
+	si := sessionIndex(sess.ID, md.EntityID)
+	nameID, err := idp.sealNameID(md.EntityID, sess.ID, si)
 	if err != nil {
 		return nil, err
 	}
-	b := &built{nameID: nameID, sessionIndex: sessionIndex(sess.ID, md.EntityID), attributes: len(attrs)}
-	a := idp.assertionElement(assertionParams{
-		id: newID(), now: now, spEntityID: md.EntityID, nameID: b.nameID, inResponseTo: st.RequestID,
-		recipient: st.ACS, sessionIndex: b.sessionIndex, authnInstant: authnInstant, source: source, attrs: attrs,
+	b := &built{nameID: nameID, sessionIndex: si, attributes: len(attrs)}
+	x := idp.getBuf()
+	defer idp.putBuf(x)
+	assertion, err := idp.signedAssertion(x, k, assertionParams{
+		id: newID(), now: now, spEntityID: md.EntityID, nameID: nameID, inResponseTo: st.RequestID,
+		recipient: st.ACS, sessionIndex: si, authnInstant: authnInstant, source: source, attrs: attrs,
 	})
-	signed, err := signEnveloped(a, k)
 	if err != nil {
 		return nil, fmt.Errorf("sign assertion: %w", err)
 	}
-	payload := signed
 	if len(md.EncryptionCertificates) > 0 {
 		certs, err := parseCertificates(md.EncryptionCertificates)
 		if err != nil {
 			return nil, fmt.Errorf("service %d encryption certificate: %w", svc.ID(), err)
 		}
-		plain, err := serialize(signed)
+		ea, err := encryptAssertion(bytes.Join(assertion, nil), certs[0])
 		if err != nil {
-			return nil, err
-		}
-		if payload, err = encryptAssertion(plain, certs[0]); err != nil {
 			return nil, fmt.Errorf("encrypt assertion: %w", err)
 		}
+		// The EncryptedAssertion comes from xmlenc as a tree; its canonical
+		// form alone is also its canonical form inside the Response, as it
+		// uses none of the Response's prefixes.
+		c, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(ea)
+		if err != nil {
+			return nil, fmt.Errorf("encrypted assertion: %w", err)
+		}
+		assertion = [][]byte{c}
 		b.encrypted = true
 	}
-	resp := idp.responseElement(newID(), now, st.ACS, st.RequestID, StatusSuccess, "", "")
-	resp.AddChild(payload)
-	if md.WantResponseSigned {
-		if resp, err = signEnveloped(resp, k); err != nil {
-			return nil, fmt.Errorf("sign response: %w", err)
-		}
-	}
-	if b.xml, err = serialize(resp); err != nil {
-		return nil, err
+	b.xml, err = idp.writeResponse(x, k, responseParams{
+		id: newID(), now: now, destination: st.ACS, inResponseTo: st.RequestID, top: StatusSuccess,
+	}, assertion, md.WantResponseSigned)
+	if err != nil {
+		return nil, fmt.Errorf("sign response: %w", err)
 	}
 	return b, nil
 }
@@ -182,53 +190,176 @@ type assertionParams struct {
 	attrs                   []identity.Attribute
 }
 
-// assertionElement builds the unsigned Assertion, shaped like the national
-// service's (see the package documentation for the differences).
-func (idp *IdP) assertionElement(p assertionParams) *etree.Element {
-	notAfter := samlTime(p.now.Add(idp.cfg.AssertionLifetime))
-	a := etree.NewElement("saml2:Assertion")
-	a.CreateAttr("xmlns:saml2", nsAssertion)
-	a.CreateAttr("ID", p.id)
-	a.CreateAttr("IssueInstant", samlTime(p.now))
-	a.CreateAttr("Version", "2.0")
-	a.CreateElement("saml2:Issuer").SetText(idp.cfg.EntityID)
+// signedAssertion writes the Assertion, shaped like the national
+// service's (see the package documentation for the differences), and its
+// enveloped signature right after its Issuer, where the SAML schema wants
+// it. It returns the signed Assertion in three pieces (up to the Issuer,
+// the Signature, the rest), which alias x.b: later appends to x do not
+// change them.
+func (idp *IdP) signedAssertion(x *xmlBuf, k *keys.SigningKey, p assertionParams) ([][]byte, error) {
+	notAfter := p.now.Add(idp.cfg.AssertionLifetime)
+	start := len(x.b)
+	x.start("saml2:Assertion")
+	x.b = append(x.b, ` xmlns:saml2="`+nsAssertion+`"`...)
+	x.attr("ID", p.id)
+	x.timeAttr("IssueInstant", p.now)
+	x.attr("Version", "2.0")
+	x.open()
+	x.leaf("saml2:Issuer", idp.cfg.EntityID)
+	issuerEnd := len(x.b)
 
-	subj := a.CreateElement("saml2:Subject")
-	nid := subj.CreateElement("saml2:NameID")
-	nid.CreateAttr("Format", nameIDTransient)
-	nid.CreateAttr("NameQualifier", idp.cfg.EntityID)
-	nid.CreateAttr("SPNameQualifier", p.spEntityID)
-	nid.SetText(p.nameID)
-	sc := subj.CreateElement("saml2:SubjectConfirmation")
-	sc.CreateAttr("Method", cmBearer)
-	scd := sc.CreateElement("saml2:SubjectConfirmationData")
-	scd.CreateAttr("InResponseTo", p.inResponseTo)
-	scd.CreateAttr("NotOnOrAfter", notAfter)
-	scd.CreateAttr("Recipient", p.recipient)
+	x.start("saml2:Subject")
+	x.open()
+	x.start("saml2:NameID")
+	x.attr("Format", nameIDTransient)
+	x.attr("NameQualifier", idp.cfg.EntityID)
+	x.attr("SPNameQualifier", p.spEntityID)
+	x.open()
+	x.text(p.nameID)
+	x.end("saml2:NameID")
+	x.start("saml2:SubjectConfirmation")
+	x.attr("Method", cmBearer)
+	x.open()
+	x.start("saml2:SubjectConfirmationData")
+	x.attr("InResponseTo", p.inResponseTo)
+	x.timeAttr("NotOnOrAfter", notAfter)
+	x.attr("Recipient", p.recipient)
+	x.open()
+	x.end("saml2:SubjectConfirmationData")
+	x.end("saml2:SubjectConfirmation")
+	x.end("saml2:Subject")
 
-	cond := a.CreateElement("saml2:Conditions")
-	cond.CreateAttr("NotBefore", samlTime(p.now))
-	cond.CreateAttr("NotOnOrAfter", notAfter)
-	cond.CreateElement("saml2:AudienceRestriction").CreateElement("saml2:Audience").SetText(p.spEntityID)
+	x.start("saml2:Conditions")
+	x.timeAttr("NotBefore", p.now)
+	x.timeAttr("NotOnOrAfter", notAfter)
+	x.open()
+	x.start("saml2:AudienceRestriction")
+	x.open()
+	x.leaf("saml2:Audience", p.spEntityID)
+	x.end("saml2:AudienceRestriction")
+	x.end("saml2:Conditions")
 
-	as := a.CreateElement("saml2:AuthnStatement")
-	as.CreateAttr("AuthnInstant", samlTime(p.authnInstant))
-	as.CreateAttr("SessionIndex", p.sessionIndex)
-	as.CreateElement("saml2:AuthnContext").CreateElement("saml2:AuthnContextClassRef").SetText(broker.AuthnSourcePrefix + p.source)
+	x.start("saml2:AuthnStatement")
+	x.timeAttr("AuthnInstant", p.authnInstant)
+	x.attr("SessionIndex", p.sessionIndex)
+	x.open()
+	x.start("saml2:AuthnContext")
+	x.open()
+	x.leaf("saml2:AuthnContextClassRef", broker.AuthnSourcePrefix+p.source)
+	x.end("saml2:AuthnContext")
+	x.end("saml2:AuthnStatement")
 
 	if len(p.attrs) > 0 {
-		st := a.CreateElement("saml2:AttributeStatement")
+		x.start("saml2:AttributeStatement")
+		x.open()
 		for _, at := range p.attrs {
-			e := st.CreateElement("saml2:Attribute")
-			e.CreateAttr("FriendlyName", at.FriendlyName)
-			e.CreateAttr("Name", at.Name)
-			e.CreateAttr("NameFormat", at.NameFormat)
+			x.start("saml2:Attribute")
+			x.attr("FriendlyName", at.FriendlyName)
+			x.attr("Name", at.Name)
+			x.attr("NameFormat", at.NameFormat)
+			x.open()
 			for _, v := range at.Values {
-				e.CreateElement("saml2:AttributeValue").SetText(v)
+				x.leaf("saml2:AttributeValue", v)
 			}
+			x.end("saml2:Attribute")
 		}
+		x.end("saml2:AttributeStatement")
 	}
-	return a
+	x.end("saml2:Assertion")
+	end := len(x.b)
+
+	h := sha256.New()
+	h.Write(x.b[start:issuerEnd])
+	h.Write(x.b[issuerEnd:end])
+	if err := x.appendSignature(k, p.id, h.Sum(nil)); err != nil {
+		return nil, err
+	}
+	return [][]byte{x.b[start:issuerEnd], x.b[end:], x.b[issuerEnd:end]}, nil
+}
+
+// responseParams are the Response's own fields.
+type responseParams struct {
+	id                        string
+	now                       time.Time
+	destination, inResponseTo string
+	top, second, message      string
+}
+
+// responseClose ends a Response.
+const responseClose = "</saml2p:Response>"
+
+// writeResponse writes the Response around body (the signed or encrypted
+// Assertion in canonical form, in pieces, or nothing) and, when sign is
+// set, its enveloped signature after its Issuer. The document is returned
+// in a slice of its own (x is pooled).
+func (idp *IdP) writeResponse(x *xmlBuf, k *keys.SigningKey, p responseParams, body [][]byte, sign bool) ([]byte, error) {
+	start := len(x.b)
+	x.start("saml2p:Response")
+	x.b = append(x.b, ` xmlns:saml2p="`+nsProtocol+`"`...)
+	x.attr("Destination", p.destination)
+	x.attr("ID", p.id)
+	if p.inResponseTo != "" {
+		x.attr("InResponseTo", p.inResponseTo)
+	}
+	x.timeAttr("IssueInstant", p.now)
+	x.attr("Version", "2.0")
+	x.open()
+	x.start("saml2:Issuer")
+	x.b = append(x.b, ` xmlns:saml2="`+nsAssertion+`"`...)
+	x.open()
+	x.text(idp.cfg.EntityID)
+	x.end("saml2:Issuer")
+	issuerEnd := len(x.b)
+	x.status(p.top, p.second, p.message)
+	statusEnd := len(x.b)
+	head, status := x.b[start:issuerEnd], x.b[issuerEnd:statusEnd]
+
+	var sig []byte
+	if sign {
+		h := sha256.New()
+		h.Write(head)
+		h.Write(status)
+		for _, part := range body {
+			h.Write(part)
+		}
+		h.Write([]byte(responseClose))
+		if err := x.appendSignature(k, p.id, h.Sum(nil)); err != nil {
+			return nil, err
+		}
+		sig = x.b[statusEnd:]
+	}
+	n := len(head) + len(sig) + len(status) + len(responseClose)
+	for _, part := range body {
+		n += len(part)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, head...)
+	out = append(out, sig...)
+	out = append(out, status...)
+	for _, part := range body {
+		out = append(out, part...)
+	}
+	return append(out, responseClose...), nil
+}
+
+// status writes samlp:Status (prefix saml2p, declared by the Response).
+func (x *xmlBuf) status(top, second, message string) {
+	x.start("saml2p:Status")
+	x.open()
+	x.start("saml2p:StatusCode")
+	x.attr("Value", top)
+	x.open()
+	if second != "" {
+		x.start("saml2p:StatusCode")
+		x.attr("Value", second)
+		x.open()
+		x.end("saml2p:StatusCode")
+	}
+	x.end("saml2p:StatusCode")
+	if message != "" {
+		x.leaf("saml2p:StatusMessage", message)
+	}
+	x.end("saml2p:Status")
 }
 
 // responseElement builds a Response without its assertion.
