@@ -49,6 +49,7 @@ type Store struct {
 	locks   map[string]struct{}
 
 	stmts stmtCache
+	batch *batcher // the login path's writes, committed together
 }
 
 var _ store.Store = (*Store)(nil)
@@ -112,6 +113,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: sqlite migrations: %w", err)
 	}
+	s.batch = newBatcher(w, &s.stmts)
 	return s, nil
 }
 
@@ -120,6 +122,9 @@ func (s *Store) Dialect() string { return "sqlite" }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	s.stmts.close()
 	var err error
 	if s.r != s.w {
