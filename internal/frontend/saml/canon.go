@@ -108,35 +108,62 @@ func (x *xmlBuf) leaf(name, text string) {
 	x.end(name)
 }
 
+// plainByte tells, per byte, whether canonical XML copies it unchanged in
+// text (plainInText) and in attribute values (plainInAttr): one table
+// lookup per byte, where most bytes of a Response need nothing. Bytes of
+// multi-byte UTF-8 sequences are not plain: they are checked as runes. It
+// is filled once and only read.
+var plainByte = func() (t [256]uint8) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = plainInText | plainInAttr
+	}
+	t['\t'] = plainInText
+	t['\n'] = plainInText
+	t['&'], t['<'] = 0, 0
+	t['>'] = plainInAttr
+	t['"'] = plainInText
+	return t
+}()
+
+const (
+	plainInText = 1 << iota
+	plainInAttr
+)
+
 // appendEscaped appends s as canonical XML writes it in an attribute value
 // (attr) or in text; see the rules above.
 func appendEscaped(dst []byte, s string, attr bool) []byte {
+	plain := uint8(plainInText)
+	if attr {
+		plain = plainInAttr
+	}
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainByte[c]&plain != 0 {
+			i++
+			continue
+		}
 		var esc string
 		width := 1
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '&':
+			switch c {
+			case '&':
 				esc = "&amp;"
-			case c == '<':
+			case '<':
 				esc = "&lt;"
-			case c == '>' && !attr:
+			case '>':
 				esc = "&gt;"
-			case c == '"' && attr:
+			case '"':
 				esc = "&quot;"
-			case c == '\t' && attr:
+			case '\t':
 				esc = "&#x9;"
-			case c == '\n' && attr:
+			case '\n':
 				esc = "&#xA;"
-			case c == '\r':
+			case '\r':
 				esc = "&#xD;"
-			case c < 0x20 && c != '\t' && c != '\n':
+			default: // the other C0 controls
 				esc = "\uFFFD"
-			default:
-				i++
-				continue
 			}
 		} else {
 			r, w := utf8.DecodeRuneInString(s[i:])
