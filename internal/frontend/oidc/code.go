@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 )
@@ -13,7 +14,7 @@ const maxCodeLen = 16384
 const codeReplayNS = "oidc-code"
 
 // accessTokenAD binds sealed access tokens to their purpose.
-const accessTokenAD = "oidc access token v2"
+const accessTokenAD = "oidc access token v3"
 
 // revokedGrantNS is the replay-cache namespace used as the denylist of
 // revoked grants: a reused code puts its grant there, and userinfo refuses
@@ -46,7 +47,7 @@ func (p *Provider) openAccessToken(tok string) (*sealedAccess, error) {
 
 // codeAD binds sealed codes to their purpose: nothing else sealed under the
 // master key opens as a code.
-const codeAD = "oidc authorization code v2"
+const codeAD = "oidc authorization code v3"
 
 // sealedCode is what an authorization code carries. The code is the grant
 // itself, sealed (AES-256-GCM under the master key): issuing it writes
@@ -66,12 +67,25 @@ func (p *Provider) sealCode(c sealedCode) (string, error) { return p.seal(c, cod
 
 func (p *Provider) openCode(code string) (*sealedCode, error) { return p.open(code, codeAD) }
 
-// seal seals a grant for the purpose ad.
+// seal seals a grant for the purpose ad. The plaintext is the grant's
+// JSON without its claims, length-prefixed, then the claims' JSON as is:
+// the claims are most of the bytes, and encoding/json would validate them
+// again at every seal and open, although only this provider ever wrote
+// them (the seal authenticates them).
 func (p *Provider) seal(c sealedCode, ad string) (string, error) {
-	data, err := json.Marshal(c)
+	var claims json.RawMessage
+	if c.Grant != nil {
+		g := *c.Grant
+		claims, g.Claims = g.Claims, nil
+		c.Grant = &g
+	}
+	meta, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("encode code: %w", err)
 	}
+	data := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(claims))
+	data = binary.AppendUvarint(data, uint64(len(meta)))
+	data = append(append(data, meta...), claims...)
 	sealed, err := p.sealer.Seal(data, []byte(ad))
 	if err != nil {
 		return "", fmt.Errorf("seal code: %w", err)
@@ -92,9 +106,17 @@ func (p *Provider) open(code, ad string) (*sealedCode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open code: %w", err)
 	}
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)-k) {
+		return nil, fmt.Errorf("decode code: bad framing")
+	}
+	meta, claims := data[k:k+int(n)], data[k+int(n):]
 	var c sealedCode
-	if err := json.Unmarshal(data, &c); err != nil || c.Grant == nil || c.GrantID == "" {
+	if err := json.Unmarshal(meta, &c); err != nil || c.Grant == nil || c.GrantID == "" {
 		return nil, fmt.Errorf("decode code: %v", err)
+	}
+	if len(claims) > 0 {
+		c.Grant.Claims = claims
 	}
 	return &c, nil
 }

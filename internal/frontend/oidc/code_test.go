@@ -44,7 +44,8 @@ func TestSealedCodeSizeAndRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.GrantID != "grant-id-0123456789abcdef" || got.Grant.Sub != grant.Sub || !reflect.DeepEqual(got.Grant.Scopes, grant.Scopes) {
+	if got.GrantID != "grant-id-0123456789abcdef" || got.Grant.Sub != grant.Sub || !reflect.DeepEqual(got.Grant.Scopes, grant.Scopes) ||
+		string(got.Grant.Claims) != string(grant.Claims) || got.Grant.SID != grant.SID {
 		t.Errorf("round trip changed the grant: %+v", got.Grant)
 	}
 	if _, err := e.p.open(code, accessTokenAD); err == nil {
