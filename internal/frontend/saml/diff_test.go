@@ -377,6 +377,107 @@ func TestResponseDifferential(t *testing.T) {
 	}
 }
 
+// TestResponseTamperedRejected: the signatures written here are not
+// vacuous; a changed value fails goxmldsig's verification of the
+// Assertion and of the Response.
+func TestResponseTamperedRejected(t *testing.T) {
+	de := newDiffEnv(t)
+	for _, s := range diffServices() {
+		if s.encrypt {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			x := de.build(t, s, testUser(), false).xml
+			tampered := bytes.Replace(x, []byte(">Oppilas1<"), []byte(">Oppilas2<"), 1)
+			if bytes.Equal(tampered, x) {
+				t.Fatal("nothing to tamper")
+			}
+			root := parseDoc(t, tampered)
+			ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: de.ks.PublishedCertificates(keys.RS256)})
+			ctx.IdAttribute = "ID"
+			if _, err := ctx.Validate(root.FindElement("./Assertion")); err == nil {
+				t.Error("a tampered Assertion verifies")
+			}
+			if s.wantResponseSigned {
+				if _, err := ctx.Validate(root); err == nil {
+					t.Error("a tampered Response verifies")
+				}
+			}
+		})
+	}
+}
+
+// diffStatuses are the error statuses of the differential tests.
+func diffStatuses() []struct{ top, second, message string } {
+	return []struct{ top, second, message string }{
+		{StatusResponder, "", "internal error"},
+		{StatusResponder, StatusNoPassive, "no session"},
+		{StatusRequester, StatusNoAuthnContext, ""},
+		{StatusResponder, StatusAuthnFailed, "a & <b> \"c\" 'd' \t\n ä \x00"},
+	}
+}
+
+// TestErrorResponseDifferential compares the error Responses (a status,
+// no assertion) with the reference's: canonical as written, verified,
+// the same after parsing.
+func TestErrorResponseDifferential(t *testing.T) {
+	de := newDiffEnv(t)
+	for _, s := range diffServices() {
+		for i, es := range diffStatuses() {
+			t.Run(fmt.Sprintf("%s/%d", s.name, i), func(t *testing.T) {
+				got := de.errorResponse(t, s, es.top, es.second, es.message, false)
+				ref := de.errorResponse(t, s, es.top, es.second, es.message, true)
+				gResp, rResp := parseDoc(t, got), parseDoc(t, ref)
+				checkCanonical(t, got, gResp, true)
+				verifyOwn(t, gResp, de.ks)
+				if !s.refBroken {
+					verifyOwn(t, rResp, de.ks)
+				}
+				var g, r []string
+				de.dump(t, s.entityID, gResp, &g, 0)
+				de.dump(t, s.entityID, rResp, &r, 0)
+				if s.refBroken {
+					for i := range g {
+						g[i] = strings.ReplaceAll(strings.ReplaceAll(g[i], `\r\n`, `\n`), `\r`, `\n`)
+					}
+				}
+				if !slices.Equal(g, r) {
+					t.Errorf("production and reference differ:\n%s", lineDiff(r, g))
+				}
+				top, second := statusOfResponse(t, got)
+				if top != es.top || second != es.second {
+					t.Errorf("status %s %s", top, second)
+				}
+			})
+		}
+	}
+}
+
+// errorResponse builds an error Response for s with the production path
+// (ref false) or the reference.
+func (de *diffEnv) errorResponse(tb testing.TB, s diffService, top, second, message string, ref bool) []byte {
+	tb.Helper()
+	st := ssoState{EntityID: s.entityID, RequestID: s.requestID, ACS: s.acs}
+	build := de.idp.errorResponse
+	if ref {
+		build = de.idp.errorResponseRef
+	}
+	x, err := build(de.k, st, top, second, message, de.now)
+	if err != nil {
+		tb.Fatalf("build (reference %v): %v", ref, err)
+	}
+	return x
+}
+
+func parseDoc(tb testing.TB, x []byte) *etree.Element {
+	tb.Helper()
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(x); err != nil {
+		tb.Fatalf("parse: %v\n%s", err, x)
+	}
+	return d.Root()
+}
+
 // checkCanonical checks that doc, the bytes of el as written, is el's
 // exclusive canonical form, as goxmldsig computes it from the parsed
 // element, once the element's own enveloped Signature (signed: its first

@@ -143,3 +143,13 @@ func refEncryptAssertion(signed *etree.Element, cert *x509.Certificate) (*etree.
 	}
 	return encryptAssertion(plain, cert)
 }
+
+// errorResponseRef is the former sendError's Response.
+func (idp *IdP) errorResponseRef(k *keys.SigningKey, st ssoState, top, second, message string, now time.Time) ([]byte, error) {
+	resp := idp.refResponseElement(newID(), now, st.ACS, st.RequestID, top, second, message)
+	signed, err := signEnveloped(resp, k)
+	if err != nil {
+		return nil, err
+	}
+	return serialize(signed)
+}

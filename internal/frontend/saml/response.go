@@ -362,24 +362,6 @@ func (x *xmlBuf) status(top, second, message string) {
 	x.end("saml2p:Status")
 }
 
-// responseElement builds a Response without its assertion.
-func (idp *IdP) responseElement(id string, now time.Time, destination, inResponseTo, top, second, message string) *etree.Element {
-	resp := etree.NewElement("saml2p:Response")
-	resp.CreateAttr("xmlns:saml2p", nsProtocol)
-	resp.CreateAttr("Destination", destination)
-	resp.CreateAttr("ID", id)
-	if inResponseTo != "" {
-		resp.CreateAttr("InResponseTo", inResponseTo)
-	}
-	resp.CreateAttr("IssueInstant", samlTime(now))
-	resp.CreateAttr("Version", "2.0")
-	iss := resp.CreateElement("saml2:Issuer")
-	iss.CreateAttr("xmlns:saml2", nsAssertion)
-	iss.SetText(idp.cfg.EntityID)
-	addStatus(resp, top, second, message)
-	return resp
-}
-
 // addStatus appends samlp:Status to a response element (prefix saml2p).
 func addStatus(parent *etree.Element, top, second, message string) {
 	status := parent.CreateElement("saml2p:Status")
@@ -419,18 +401,28 @@ func (idp *IdP) sendError(w http.ResponseWriter, r *http.Request, md *model.SAML
 		idp.refuse(w, r, fmt.Errorf("%w: %v", errInternal, err))
 		return
 	}
-	resp := idp.responseElement(newID(), idp.now(), st.ACS, st.RequestID, top, second, message)
-	signed, err := signEnveloped(resp, k)
-	if err != nil {
-		idp.refuse(w, r, fmt.Errorf("%w: %v", errInternal, err))
-		return
-	}
-	b, err := serialize(signed)
+	b, err := idp.errorResponse(k, st, top, second, message, idp.now())
 	if err != nil {
 		idp.refuse(w, r, fmt.Errorf("%w: %v", errInternal, err))
 		return
 	}
 	idp.writePOSTForm(w, st.ACS, "SAMLResponse", base64.StdEncoding.EncodeToString(b), st.RelayState)
+}
+
+// errorResponse builds a signed Response that carries only a status.
+func (idp *IdP) errorResponse(k *keys.SigningKey, st ssoState, top, second, message string, now time.Time) ([]byte, error) {
+	if err := checkSigningKey(k); err != nil {
+		return nil, err
+	}
+	x := idp.getBuf()
+	defer idp.putBuf(x)
+	b, err := idp.writeResponse(x, k, responseParams{
+		id: newID(), now: now, destination: st.ACS, inResponseTo: st.RequestID, top: top, second: second, message: message,
+	}, nil, true)
+	if err != nil {
+		return nil, fmt.Errorf("sign error response: %w", err)
+	}
+	return b, nil
 }
 
 // participant is the IdP's data of a logged-in service

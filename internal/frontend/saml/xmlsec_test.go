@@ -3,6 +3,7 @@ package saml
 import (
 	"bytes"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,7 +98,8 @@ func TestResponseSignatureXMLSec1(t *testing.T) {
 // TestResponseDifferentialXMLSec1 verifies with xmlsec1 every Response of
 // the differential table (TestResponseDifferential), byte for byte as
 // built: the Response when the service wants it signed, and the Assertion
-// as cut from the document or decrypted.
+// as cut from the document or decrypted; and the error Responses of
+// TestErrorResponseDifferential.
 func TestResponseDifferentialXMLSec1(t *testing.T) {
 	de := newDiffEnv(t)
 	verify := xmlsec1Verifier(t, de.testEnv)
@@ -116,6 +118,22 @@ func TestResponseDifferentialXMLSec1(t *testing.T) {
 				}
 				if err := verify("assertion.xml", plain); err != nil {
 					t.Errorf("xmlsec1 rejects the Assertion signature: %v", err)
+				}
+				if du.name == "pupil" {
+					tampered := bytes.Replace(plain, []byte(">Oppilas1<"), []byte(">Oppilas2<"), 1)
+					if bytes.Equal(tampered, plain) {
+						t.Fatal("nothing to tamper")
+					}
+					if err := verify("tampered.xml", tampered); err == nil {
+						t.Error("xmlsec1 accepts a tampered assertion")
+					}
+				}
+			})
+		}
+		for i, es := range diffStatuses() {
+			t.Run(fmt.Sprintf("%s/error %d", s.name, i), func(t *testing.T) {
+				if err := verify("error.xml", de.errorResponse(t, s, es.top, es.second, es.message, false)); err != nil {
+					t.Errorf("xmlsec1 rejects the error Response signature: %v", err)
 				}
 			})
 		}
