@@ -45,6 +45,10 @@
 //
 // Assertions are always signed; the Response too when the service has
 // WantResponseSigned; error Responses and logout messages always.
+// Responses and their Assertions are written straight in their exclusive
+// canonical form (canon.go), so a signature is computed over the bytes
+// sent, with no tree or canonicaliser in between; metadata and logout
+// messages are trees signed through goxmldsig.
 // Assertions are encrypted (AES-256-GCM content, RSA-OAEP-MGF1P key
 // transport) when the service registered an encryption certificate. The
 // SessionIndex a service sees is a hash of the broker session id and the
