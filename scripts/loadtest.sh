@@ -12,6 +12,7 @@
 #   DATABASE_URL=postgres://... scripts/loadtest.sh   # one instance on PostgreSQL
 #   INSTANCES=2 DATABASE_URL=postgres://... scripts/loadtest.sh
 #                                               # two instances on one PostgreSQL
+#   SERVER_PROCS=1 ...                          # GOMAXPROCS of each instance
 #
 # The binary is built with GOEXPERIMENT=boringcrypto where cgo and a C
 # compiler are available (CRYPTO=auto, the default), as docs/operations.md
@@ -60,8 +61,17 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
+# Two instances on one machine share its cores: each gets half, as it
+# would have its own cores in production (GOMAXPROCS; otherwise two Go
+# schedulers would both spin on every core).
+SERVER_PROCS=${SERVER_PROCS:-}
+if [ -z "$SERVER_PROCS" ] && [ "$INSTANCES" = 2 ]; then
+	SERVER_PROCS=$(( $(nproc) / 2 ))
+	[ "$SERVER_PROCS" -ge 1 ] || SERVER_PROCS=1
+fi
+
 start_instance() { # port logfile
-	"$WORK/mpassid" dev --data-dir "$WORK/data" --port "$1" >"$2" 2>&1 &
+	GOMAXPROCS=${SERVER_PROCS:-$(nproc)} "$WORK/mpassid" dev --data-dir "$WORK/data" --port "$1" >"$2" 2>&1 &
 	pid=$!
 	DEVS="$DEVS $pid"
 	i=0
