@@ -120,6 +120,8 @@ type IdP struct {
 	ssoRedirect, ssoPOST, sloRedirect, sloPOST, script string
 	// bufs pools the scratch buffers Responses are written in (*xmlBuf).
 	bufs sync.Pool
+	// certs caches the services' registered certificates, parsed.
+	certs certCache
 }
 
 // New checks the configuration and returns an IdP.

@@ -1,10 +1,12 @@
 package saml
 
 import (
+	"crypto/x509"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -52,5 +54,28 @@ func TestPOSTFormEscapesAndRefusesOddEndpoints(t *testing.T) {
 				t.Errorf("RelayState field present %v with relay %q", has, tt.relay)
 			}
 		})
+	}
+}
+
+func TestCertCache(t *testing.T) {
+	sp := newSPKey(t)
+	var c certCache
+	first, err := c.certificates([]string{sp.b64()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.certificates([]string{sp.b64()})
+	if err != nil || len(again) != 1 || again[0] != first[0] {
+		t.Fatalf("second lookup: %v %v", again, err)
+	}
+	if _, err := c.certificates([]string{sp.b64(), "not base64!"}); err == nil {
+		t.Fatal("a malformed certificate was accepted")
+	}
+	c.m = make(map[string]*x509.Certificate, maxCachedCerts)
+	for i := range maxCachedCerts {
+		c.m[strconv.Itoa(i)] = first[0]
+	}
+	if _, err := c.certificates([]string{sp.b64()}); err != nil || len(c.m) != 1 {
+		t.Fatalf("a full cache did not start over: %d entries, %v", len(c.m), err)
 	}
 }

@@ -47,7 +47,7 @@ func (idp *IdP) buildResponseRef(k *keys.SigningKey, svc *broker.Service, st sso
 	}
 	payload := signed
 	if len(md.EncryptionCertificates) > 0 {
-		certs, err := parseCertificates(md.EncryptionCertificates)
+		certs, err := new(certCache).certificates(md.EncryptionCertificates)
 		if err != nil {
 			return nil, fmt.Errorf("service %d encryption certificate: %w", svc.ID(), err)
 		}

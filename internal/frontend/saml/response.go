@@ -140,7 +140,7 @@ func (idp *IdP) buildResponse(k *keys.SigningKey, svc *broker.Service, st ssoSta
 		return nil, fmt.Errorf("sign assertion: %w", err)
 	}
 	if len(md.EncryptionCertificates) > 0 {
-		certs, err := parseCertificates(md.EncryptionCertificates)
+		certs, err := idp.certs.certificates(md.EncryptionCertificates)
 		if err != nil {
 			return nil, fmt.Errorf("service %d encryption certificate: %w", svc.ID(), err)
 		}

@@ -100,7 +100,7 @@ func (idp *IdP) authenticate(in *inbound, root *etree.Element, md *model.SAMLMet
 			}
 			return root, false, nil
 		}
-		certs, err := parseCertificates(md.SigningCertificates)
+		certs, err := idp.certs.certificates(md.SigningCertificates)
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: registered certificates: %v", errBadSignature, err)
 		}
@@ -115,7 +115,7 @@ func (idp *IdP) authenticate(in *inbound, root *etree.Element, md *model.SAMLMet
 			}
 			return root, false, nil
 		}
-		certs, err := parseCertificates(md.SigningCertificates)
+		certs, err := idp.certs.certificates(md.SigningCertificates)
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: registered certificates: %v", errBadSignature, err)
 		}
