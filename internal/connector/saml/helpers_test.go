@@ -259,25 +259,7 @@ func signDocument(t testing.TB, doc []byte, k *testKey) []byte {
 // as child number pos (after the Issuer, pos 1, for SAML messages).
 func signElement(t testing.TB, el *etree.Element, k *testKey, pos int) *etree.Element {
 	t.Helper()
-	ctx, err := dsig.NewSigningContext(k.key, [][]byte{k.cert.Raw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
-		t.Fatal(err)
-	}
-	signed, err := ctx.SignEnveloped(el)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// goxmldsig appends the Signature as the last child token without
-	// setting its parent; move it to pos by rebuilding the child list.
-	sig := signed.Child[len(signed.Child)-1].(*etree.Element)
-	signed.Child = signed.Child[:len(signed.Child)-1]
-	out := signed.Copy()
-	out.InsertChildAt(pos, sig.Copy())
-	return out
+	return signElementWith(t, el, k, pos, dsig.RSASHA256SignatureMethod)
 }
 
 // respOpts shape one response of the test IdP. Zero values take correct

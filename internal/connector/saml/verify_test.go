@@ -31,6 +31,8 @@ func signElementWith(t testing.TB, el *etree.Element, k *testKey, pos int, metho
 	if err != nil {
 		t.Fatal(err)
 	}
+	// goxmldsig appends the Signature as the last child token without
+	// setting its parent; move it to pos by rebuilding the child list.
 	sig := signed.Child[len(signed.Child)-1].(*etree.Element)
 	signed.Child = signed.Child[:len(signed.Child)-1]
 	out := signed.Copy()
