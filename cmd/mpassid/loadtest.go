@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -102,6 +103,9 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 		}
 		opts.AdminToken = strings.TrimSpace(string(b))
 	}
+	// The tool shares the machine with the servers it measures: its own
+	// garbage collection is CPU the servers do not get.
+	tuneGC(env, slog.New(slog.NewTextHandler(env.stderr, nil)))
 	rep, err := loadtest.Run(ctx, opts, env.stderr)
 	if err != nil {
 		return err
