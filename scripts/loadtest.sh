@@ -13,6 +13,7 @@
 #   INSTANCES=2 DATABASE_URL=postgres://... scripts/loadtest.sh
 #                                               # two instances on one PostgreSQL
 #   SERVER_PROCS=1 ...                          # GOMAXPROCS of each instance
+#   RSA_KEYS=1 scripts/loadtest.sh              # the tool's SAML service and IdP sign with RSA
 #
 # The binary is built with GOEXPERIMENT=boringcrypto where cgo and a C
 # compiler are available (CRYPTO=auto, the default), as docs/operations.md
@@ -87,6 +88,8 @@ start_instance() { # port logfile
 
 TARGETS="--target http://127.0.0.1:$PORT"
 PG_ARGS=""
+KEY_ARGS=""
+[ -n "${RSA_KEYS:-}" ] && KEY_ARGS="--rsa-keys"
 case "$INSTANCES" in
 1 | 2) ;;
 *)
@@ -133,7 +136,7 @@ for flow in $FLOWS; do
 		# shellcheck disable=SC2086 # word splitting of the flag lists is meant
 		"$WORK/mpassid" loadtest $TARGETS --data-dir "$WORK/data" \
 			--flow "$flow" --source "$source" -c "$CONCURRENCY" --duration "$DURATION" \
-			$PIDS $PG_ARGS 2>&1 || status=1
+			$PIDS $PG_ARGS $KEY_ARGS 2>&1 || status=1
 	done
 done
 exit $status

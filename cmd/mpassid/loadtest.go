@@ -53,6 +53,7 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 	count := fs.Int("count", 0, "stop after this many logins (0: until --duration)")
 	noHint := fs.Bool("no-hint", false, "do not name the source in the request (acr_values / RequestedAuthnContext): go through the selection page")
 	keepSession := fs.Bool("keep-session", false, "keep each virtual user's cookies, so that later logins are answered from the SSO session")
+	rsaKeys := fs.Bool("rsa-keys", false, "sign as the tool's SAML service and upstream SAML IdP with RSA-2048, as real ones do, instead of P-256 (cheaper for the broker to verify, dearer for the tool to sign)")
 	testFlow := fs.String("test-flow", loadtest.DefaultTestSourceFlow, "flowName of the built-in test source")
 	testUser := fs.String("test-user", "", "test source user to log in as (default: the first offered)")
 	adminToken := fs.String("admin-token", "", "management API token that may create integrations (default: read <data-dir>/demo-admin-token)")
@@ -69,7 +70,7 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 	opts := loadtest.Options{
 		Targets: targets, PublicURL: *publicURL, AllowRemote: *allowRemote,
 		Concurrency: *concurrency, Duration: *duration, Count: *count,
-		NoHint: *noHint, KeepSession: *keepSession, TestSourceFlow: *testFlow, TestUser: *testUser,
+		NoHint: *noHint, KeepSession: *keepSession, RSAKeys: *rsaKeys, TestSourceFlow: *testFlow, TestUser: *testUser,
 		AdminToken: *adminToken, Organisation: *org, Keep: *keep, PostgresDSN: *pgDSN,
 		RequestTimeout: *timeout, ReadyTimeout: *readyTimeout,
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
-	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -269,9 +268,9 @@ func (r *runner) samlLogin(ctx context.Context, v *vu, src *source) error {
 	}
 	relayState := random(12)
 	signed := "SAMLRequest=" + url.QueryEscape(base64.StdEncoding.EncodeToString(v.buf.Bytes())) +
-		"&RelayState=" + url.QueryEscape(relayState) + "&SigAlg=" + url.QueryEscape(sigECDSASHA256)
+		"&RelayState=" + url.QueryEscape(relayState) + "&SigAlg=" + url.QueryEscape(r.sp.kp.xmlSignatureMethod())
 	digest := sha256.Sum256([]byte(signed))
-	sig, err := ecdsa.SignASN1(rand.Reader, r.sp.kp.key, digest[:])
+	sig, err := r.sp.kp.signDigest(digest[:])
 	if err != nil {
 		return newError("saml request", "sign", err)
 	}

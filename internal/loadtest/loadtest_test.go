@@ -74,17 +74,19 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 		sources []string
 		count   int
 		noHint  bool
+		rsaKeys bool
 	}{
-		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false},
-		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false},
-		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false},
-		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true},
+		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false, false},
+		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false, false},
+		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false, false},
+		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true, false},
+		{"saml via upstream SAML, RSA keys", []string{FlowSAML}, []string{SourceSAMLUpstream}, 10, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var progress bytes.Buffer
 			rep, err := Run(context.Background(), Options{
-				Targets: []string{base}, Flows: tc.flows, Sources: tc.sources, NoHint: tc.noHint,
+				Targets: []string{base}, Flows: tc.flows, Sources: tc.sources, NoHint: tc.noHint, RSAKeys: tc.rsaKeys,
 				Concurrency: 4, Count: tc.count, Duration: time.Minute,
 				AdminToken: a.Demo().AdminToken, ReadyTimeout: 20 * time.Second, ProgressInterval: 100 * time.Millisecond,
 			}, &progress)

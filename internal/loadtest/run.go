@@ -86,7 +86,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		return nil, err
 	}
 	if r.usesSource(SourceSAMLUpstream) {
-		idp, err := startSAMLIdP(r.runID)
+		idp, err := startSAMLIdP(r.runID, opts.RSAKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +104,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.localIdPs[op.issuer] = op
 	}
 	if r.usesFlow(FlowSAML) {
-		kp, err := newKeyPair("mpassid loadtest SAML service " + r.runID)
+		kp, err := newKeyPair("mpassid loadtest SAML service "+r.runID, opts.RSAKeys)
 		if err != nil {
 			return nil, err
 		}

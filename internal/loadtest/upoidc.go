@@ -52,7 +52,7 @@ type opGrant struct {
 const opEntryTTL = 5 * time.Minute
 
 func startOIDCOP(runID string) (*oidcOP, error) {
-	kp, err := newKeyPair("mpassid loadtest upstream OP")
+	kp, err := newKeyPair("mpassid loadtest upstream OP", false) // ES256 ID tokens
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func startOIDCOP(runID string) (*oidcOP, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("upstream OP: signer: %w", err)
 	}
-	op.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &kp.key.PublicKey, KeyID: op.kid, Algorithm: string(jose.ES256), Use: "sig"}}})
+	op.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: kp.key.Public(), KeyID: op.kid, Algorithm: string(jose.ES256), Use: "sig"}}})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("upstream OP: JWKS: %w", err)

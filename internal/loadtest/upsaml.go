@@ -45,16 +45,24 @@ const (
 
 // keyPair is a signing key with a self-signed certificate.
 type keyPair struct {
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer // *ecdsa.PrivateKey or *rsa.PrivateKey
 	cert *x509.Certificate
 }
 
-// newKeyPair makes a P-256 key and a certificate for it, valid for
-// 127.0.0.1 (so that it can serve TLS too). ECDSA keeps the tool's own
-// signatures cheap: the tool shares the machine with the server it
-// measures.
-func newKeyPair(cn string) (*keyPair, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newKeyPair makes a key and a certificate for it, valid for 127.0.0.1 (so
+// that it can serve TLS too). P-256 by default: ECDSA keeps the tool's own
+// signatures cheap, as the tool shares the machine with the server it
+// measures. With rsaKey, RSA-2048, as real services and school IdPs
+// (Entra ID, ADFS) sign: verifying RSA costs the broker a fifth of ECDSA,
+// signing it costs the tool a signature.
+func newKeyPair(cn string, rsaKey bool) (*keyPair, error) {
+	var k crypto.Signer
+	var err error
+	if rsaKey {
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
@@ -68,7 +76,7 @@ func newKeyPair(cn string) (*keyPair, error) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
 	if err != nil {
 		return nil, fmt.Errorf("create certificate: %w", err)
 	}
@@ -95,8 +103,8 @@ type samlIdP struct {
 	users   atomic.Uint64
 }
 
-func startSAMLIdP(runID string) (*samlIdP, error) {
-	kp, err := newKeyPair("mpassid loadtest upstream SAML IdP")
+func startSAMLIdP(runID string, rsaKey bool) (*samlIdP, error) {
+	kp, err := newKeyPair("mpassid loadtest upstream SAML IdP", rsaKey)
 	if err != nil {
 		return nil, err
 	}
@@ -308,15 +316,30 @@ func (idp *samlIdP) response(req *authnRequest, now time.Time) ([]byte, error) {
 	return out, nil
 }
 
-// signEnveloped signs el (ecdsa-sha256, exclusive c14n) and puts the
-// Signature after its Issuer, where the SAML schema wants it.
+// xmlSignatureMethod is the XML-DSig and SAML SigAlg URI of the key.
+func (kp *keyPair) xmlSignatureMethod() string {
+	if _, ok := kp.key.(*rsa.PrivateKey); ok {
+		return sigRSASHA256
+	}
+	return sigECDSASHA256
+}
+
+// signDigest signs a SHA-256 digest as the SAML HTTP-Redirect binding
+// wants it: PKCS #1 v1.5 for RSA, ASN.1 for ECDSA.
+func (kp *keyPair) signDigest(digest []byte) ([]byte, error) {
+	return kp.key.Sign(rand.Reader, digest, crypto.SHA256)
+}
+
+// signEnveloped signs el (ecdsa-sha256 or rsa-sha256 by the key, exclusive
+// c14n) and puts the Signature after its Issuer, where the SAML schema
+// wants it.
 func signEnveloped(el *etree.Element, kp *keyPair) (*etree.Element, error) {
 	ctx, err := dsig.NewSigningContext(kp.key, [][]byte{kp.cert.Raw})
 	if err != nil {
 		return nil, fmt.Errorf("signing context: %w", err)
 	}
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if err := ctx.SetSignatureMethod(dsig.ECDSASHA256SignatureMethod); err != nil {
+	if err := ctx.SetSignatureMethod(kp.xmlSignatureMethod()); err != nil {
 		return nil, fmt.Errorf("signature method: %w", err)
 	}
 	signed, err := ctx.SignEnveloped(el)
