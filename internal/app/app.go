@@ -162,6 +162,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 
 	a.metrics = newMetrics()
 	a.metrics.MustRegister(newExpiryCollector(a))
+	if wt, ok := a.store.(interface{ WriteTransactions() int64 }); ok {
+		// Embedded SQLite: its writes are invisible from outside otherwise
+		// (PostgreSQL has pg_stat_database and transaction ids).
+		a.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mpassid_db_write_transactions_total",
+			Help: "Write transactions committed to the embedded SQLite database by this instance.",
+		}, func() float64 { return float64(wt.WriteTransactions()) }))
+	}
 	a.handler = a.routes()
 	return a, nil
 }

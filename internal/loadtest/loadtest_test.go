@@ -96,6 +96,11 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			var out strings.Builder
 			rep.Format(&out)
 			t.Log("\n" + out.String())
+			// The dev instance (embedded SQLite) exports its write
+			// transactions, so the report knows the writes per login.
+			if rep.DBWrites <= 0 || rep.DBWritesPerLogin > 4 {
+				t.Errorf("database writes %d (%.2f per login) from %s", rep.DBWrites, rep.DBWritesPerLogin, rep.DBWritesSource)
+			}
 			if rep.Errors != 0 || rep.Logins != tc.count {
 				t.Errorf("want %d logins and no errors, got %d logins, %d errors: %v", tc.count, rep.Logins, rep.Errors, rep.ErrorKinds)
 			}
@@ -115,5 +120,31 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 		if strings.HasPrefix(strings.ToLower(in.Name()), "mpassid loadtest") || strings.HasPrefix(in.Name(), "Loadtest") {
 			t.Errorf("integration %d %q is still active", in.ID, in.Name())
 		}
+	}
+}
+
+func TestMetricValue(t *testing.T) {
+	const body = `# HELP mpassid_db_write_transactions_total Write transactions.
+# TYPE mpassid_db_write_transactions_total counter
+mpassid_db_write_transactions_total_other 9
+mpassid_db_write_transactions_total 1234
+`
+	tests := []struct {
+		name, body string
+		want       int64
+		ok         bool
+	}{
+		{"present", body, 1234, true},
+		{"scientific notation", "mpassid_db_write_transactions_total 1.5e+06\n", 1500000, true},
+		{"absent", "go_goroutines 7\n", 0, false},
+		{"not a number", "mpassid_db_write_transactions_total NaN\n", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := metricValue(strings.NewReader(tt.body), writeTransactionsMetric)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("got %d %v, want %d %v", got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }

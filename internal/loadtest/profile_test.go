@@ -8,11 +8,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"modernc.org/sqlite"
 )
 
 // TestServerProfile measures an in-process dev instance under load and
@@ -21,8 +18,8 @@ import (
 //
 //	go tool pprof -tagignore side=tool -top <profile>
 //
-// shows the server alone. It also counts the SQLite commits per login with
-// a commit hook: the server exports no write counter. It runs only when
+// shows the server alone. It also counts the SQLite write transactions per
+// login, read from the store in the same process. It runs only when
 // LOADTEST_PROFILE_DIR names a directory for the profiles; see
 // docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C (64) and
 // LOADTEST_CASES (default "oidc/test saml/test oidc/oidc-upstream
@@ -53,16 +50,11 @@ func TestServerProfile(t *testing.T) {
 		cases = []string{"oidc/test", "saml/test", "oidc/oidc-upstream", "saml/saml-upstream"}
 	}
 
-	// Count the commits of the writer connection (the only one that
-	// writes: the readers are query_only).
-	var commits atomic.Int64
-	sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
-		if h, ok := conn.(sqlite.HookRegisterer); ok && strings.Contains(dsn, "_txlock=immediate") {
-			h.RegisterCommitHook(func() int32 { commits.Add(1); return 0 })
-		}
-		return nil
-	})
 	a, base := startDev(t)
+	wt, ok := a.Store().(interface{ WriteTransactions() int64 })
+	if !ok {
+		t.Fatal("the dev store does not count its write transactions")
+	}
 
 	for _, tc := range cases {
 		flow, src, ok := strings.Cut(tc, "/")
@@ -84,7 +76,7 @@ func TestServerProfile(t *testing.T) {
 				rep, err = Run(ctx, Options{
 					Targets: []string{base}, Flows: []string{flow}, Sources: []string{src},
 					Concurrency: c, Duration: duration, AdminToken: a.Demo().AdminToken,
-					CommitCounter: commits.Load, PIDs: []int{os.Getpid()},
+					CommitCounter: wt.WriteTransactions, PIDs: []int{os.Getpid()},
 				}, nil)
 			})
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -46,8 +47,56 @@ func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
 			return nil, err
 		}
 		s.commits = n
+	default:
+		s.commits = r.scrapeWriteTransactions(ctx)
 	}
 	return s, nil
+}
+
+// writeTransactionsMetric is what instances on embedded SQLite export of
+// their write transactions.
+const writeTransactionsMetric = "mpassid_db_write_transactions_total"
+
+// scrapeWriteTransactions sums the targets' writeTransactionsMetric, or
+// returns -1 if any target does not export it (PostgreSQL instances, or
+// /metrics not reachable from here).
+func (r *runner) scrapeWriteTransactions(ctx context.Context) int64 {
+	var sum int64
+	for _, t := range r.targets {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, origin(t)+"/metrics", nil)
+		if err != nil {
+			return -1
+		}
+		resp, err := r.direct.Do(req)
+		if err != nil {
+			return -1
+		}
+		n, ok := metricValue(resp.Body, writeTransactionsMetric)
+		resp.Body.Close()
+		if !ok || resp.StatusCode != http.StatusOK {
+			return -1
+		}
+		sum += n
+	}
+	return sum
+}
+
+// metricValue reads an unlabelled counter from a Prometheus text exposition.
+func metricValue(body io.Reader, name string) (int64, bool) {
+	sc := bufio.NewScanner(io.LimitReader(body, 4<<20))
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), name+" ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		if err != nil || !(v >= 0 && v <= math.MaxInt64) { // also NaN
+			return 0, false
+		}
+		return int64(v), true
+	}
+	return 0, false
 }
 
 // processCPU returns the user plus system CPU time of a process so far.
@@ -237,11 +286,13 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 	rep.ToolCPUPerLogin = per(rep.ToolCPU)
 	switch {
 	case r.opts.CommitCounter != nil:
-		rep.DBWritesSource = "SQLite commits (commit hook in this process)"
+		rep.DBWritesSource = "SQLite write transactions (counted in this process)"
 	case r.opts.PostgresDSN != "":
 		rep.DBWritesSource = "PostgreSQL write transactions (transaction ids assigned, server-wide)"
+	case before.commits >= 0:
+		rep.DBWritesSource = "SQLite write transactions (" + writeTransactionsMetric + " of the targets)"
 	default:
-		rep.DBWritesSource = "unknown: the server exports no write counter; give --pg-dsn for PostgreSQL, or run the in-process benchmark for SQLite (see docs/performance.md)"
+		rep.DBWritesSource = "unknown: the targets export no " + writeTransactionsMetric + " (PostgreSQL instances: give --pg-dsn)"
 	}
 	if before.commits >= 0 && after.commits >= 0 {
 		rep.DBWrites = after.commits - before.commits

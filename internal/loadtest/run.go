@@ -28,6 +28,7 @@ type runner struct {
 	brokerOrigins map[string]bool
 	localIdPs     map[string]http.Handler
 	setup         *http.Client
+	direct        *http.Client
 	admin         *adminClient
 	redirectURI   string
 
@@ -79,8 +80,11 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.brokerOrigins[origin(u)] = true
 	}
 	r.redirectURI = "http://127.0.0.1:9/loadtest/" + r.runID + "/oidc/callback"
-	setupRT := &router{targets: r.targets, broker: r.brokerOrigins, local: r.localIdPs, base: newTransport(opts.AllowRemote, opts.RequestTimeout)}
+	direct := newTransport(opts.AllowRemote, opts.RequestTimeout)
+	setupRT := &router{targets: r.targets, broker: r.brokerOrigins, local: r.localIdPs, base: direct}
 	r.setup = &http.Client{Transport: setupRT, Timeout: opts.RequestTimeout}
+	// Each target itself, not routed: for its /metrics.
+	r.direct = &http.Client{Transport: direct, Timeout: opts.RequestTimeout}
 
 	if err := r.discover(ctx); err != nil {
 		return nil, err

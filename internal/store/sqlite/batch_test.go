@@ -107,3 +107,21 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Fatal("a write after Close hangs")
 	}
 }
+
+func TestWriteTransactionsCounted(t *testing.T) {
+	s := openFile(t)
+	ctx := context.Background()
+	before := s.WriteTransactions()
+	for i := range 5 {
+		if _, err := s.MarkUsed(ctx, "count-test", fmt.Sprint(i), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Reads commit nothing.
+	if _, err := s.Marked(ctx, "count-test", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.WriteTransactions() - before; got != 5 {
+		t.Errorf("5 writes one after another counted as %d commits", got)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -50,6 +51,8 @@ type Store struct {
 
 	stmts stmtCache
 	batch *batcher // the login path's writes, committed together
+	// commits counts the writer connection's commits (WriteTransactions).
+	commits *atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -70,15 +73,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if !memory {
 		writerParams += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
-	w, err := sql.Open("sqlite", path+"?"+writerParams)
-	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
-	}
+	commits := new(atomic.Int64)
+	w := sql.OpenDB(newCountingConnector(path+"?"+writerParams, commits))
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: w, locks: make(map[string]struct{})}
+	s := &Store{w: w, r: w, locks: make(map[string]struct{}), commits: commits}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
