@@ -110,9 +110,6 @@ func Operations() []Operation {
 	return []Operation{OpView, OpCreate, OpUpdate, OpInactivate, OpRestore, OpManageTokens}
 }
 
-// writes reports whether op changes something.
-func (op Operation) writes() bool { return op != OpView }
-
 // Allowed is the one place that decides whether principal p may do op on an
 // integration of role in the organisation orgOID:
 //

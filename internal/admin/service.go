@@ -432,9 +432,6 @@ func LogoPath(id int64) string { return (*API)(nil).logoPath(id) }
 // Organisation returns an organisation of the registry by OID.
 func (a *API) Organisation(oid string) (*model.Organisation, bool) { return a.organisation(oid) }
 
-// IdPTypes describes the identity-provider types and the fields each needs.
-func IdPTypes() []IdPTypeInfo { return idpTypeInfos() }
-
 // AttributeNames returns the user-attribute (source) names and the data-
 // attribute (connection setting) names.
 func AttributeNames() (user, data []string) {

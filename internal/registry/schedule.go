@@ -137,14 +137,6 @@ func WithRunAt(hhmm string, loc *time.Location) SchedulerOption {
 // for the next morning.
 func WithStartupSync(on bool) SchedulerOption { return func(s *Scheduler) { s.startupSync = on } }
 
-// WithRetryAfterFailure makes a failed run retried after delay, at most
-// limit times, but never past the next daily run (default 1 hour, 3
-// times; limit 0 turns retries off). A failed sync keeps yesterday's data,
-// so retrying soon keeps it from getting two days old.
-func WithRetryAfterFailure(delay time.Duration, limit int) SchedulerOption {
-	return func(s *Scheduler) { s.retryDelay, s.retryLimit = delay, limit }
-}
-
 // WithClock replaces the clock and the sleep, for tests. sleep must return
 // early with an error when ctx is done.
 func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) SchedulerOption {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mpassid/mpassid/internal/admin"
 	"github.com/mpassid/mpassid/internal/admin/exchange"
 	"github.com/mpassid/mpassid/internal/model"
 )
@@ -350,14 +349,4 @@ func certificatesText(certs []string) string {
 		b.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	}
 	return b.String()
-}
-
-// userFieldErrors are the errors to show, from an API error; ok is false
-// when err is no validation error.
-func userFieldErrors(lang string, err error) ([]fieldError, bool) {
-	fes, ok := admin.FieldErrors(err)
-	if !ok {
-		return nil, false
-	}
-	return formErrors(lang, fes), true
 }

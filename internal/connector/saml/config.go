@@ -22,14 +22,14 @@ type Preset string
 //   - PresetAzure, Microsoft Entra ID: metadata at EntraMetadataURL(tenant);
 //     no NameIDPolicy Format (Entra then sends the NameID the enterprise
 //     application is configured with); claims arrive under WS-Federation
-//     claim URIs, which get the short names of ClaimAliases; AuthnRequests
+//     claim URIs, which get the short names of claimAliases; AuthnRequests
 //     unsigned (Entra does not require signed requests unless the
 //     enterprise application is set to, and then its metadata says
 //     WantAuthnRequestsSigned).
 //   - PresetADFS: ADFS expects signed AuthnRequests and, as set up for
 //     MPASSid, encrypts its assertions, so a plaintext assertion is refused
 //     (RequireEncryptedAssertions); no NameIDPolicy Format; claim URIs get
-//     the short names of ClaimAliases.
+//     the short names of claimAliases.
 //   - PresetGSuite, Google Workspace SAML app: uploaded metadata; NameIDPolicy
 //     Format emailAddress (Google's NameID is the user's primary email); the
 //     attributes carry the names given in the app's attribute mapping;
@@ -72,7 +72,7 @@ const (
 type presetDefaults struct {
 	nameIDFormat      string // "" = no Format in the NameIDPolicy
 	requireEncryption bool
-	aliases           bool // add ClaimAliases names
+	aliases           bool // add claimAliases names
 	signRequests      bool // sign AuthnRequests
 }
 
@@ -91,8 +91,8 @@ func defaultsFor(p Preset) (presetDefaults, error) {
 }
 
 // claimAliases maps the claim URIs that Entra ID and ADFS send to the short
-// names a user-attribute mapping may use instead. A constant-like table: see
-// ClaimAliases.
+// names a user-attribute mapping may use instead (the azure and adfs presets
+// add them). A table read only, never written.
 var claimAliases = map[string]string{
 	"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname":            "givenName",
 	"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname":              "surname",
@@ -109,19 +109,6 @@ var claimAliases = map[string]string{
 	"http://schemas.microsoft.com/ws/2008/06/identity/claims/windowsaccountname": "windowsAccountName",
 	"http://schemas.xmlsoap.org/claims/Group":                                    "groups",
 	"http://schemas.xmlsoap.org/claims/CommonName":                               "commonName",
-}
-
-// ClaimAliases returns a copy of the table of short names that the azure and
-// adfs presets give the well-known Entra ID / ADFS claim URIs, e.g.
-// http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname ->
-// givenName, http://schemas.microsoft.com/identity/claims/objectidentifier ->
-// objectId.
-func ClaimAliases() map[string]string {
-	m := make(map[string]string, len(claimAliases))
-	for k, v := range claimAliases {
-		m[k] = v
-	}
-	return m
 }
 
 // Config configures one SAML upstream source.
