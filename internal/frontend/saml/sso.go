@@ -92,39 +92,31 @@ func (idp *IdP) serviceFor(entityID string) (*broker.Service, *model.SAMLMetadat
 // verified when present, and required when required is set. It returns the
 // element to read: for HTTP-POST, what the signature covers.
 func (idp *IdP) authenticate(in *inbound, root *etree.Element, md *model.SAMLMetadata, required bool) (*etree.Element, bool, error) {
-	switch in.binding {
-	case BindingRedirect:
-		if in.signature == nil {
-			if required {
-				return nil, false, errNoSignature
-			}
-			return root, false, nil
+	present := signatureOf(root) != nil
+	if in.binding == BindingRedirect {
+		present = in.signature != nil
+	}
+	if !present {
+		if required {
+			return nil, false, errNoSignature
 		}
-		certs, err := idp.certs.certificates(md.SigningCertificates)
-		if err != nil {
-			return nil, false, fmt.Errorf("%w: registered certificates: %v", errBadSignature, err)
-		}
+		return root, false, nil
+	}
+	certs, err := idp.certs.certificates(md.SigningCertificates)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: registered certificates: %v", errBadSignature, err)
+	}
+	if in.binding == BindingRedirect {
 		if err := verifyRedirectSignature(in, certs, idp.cfg.AllowSHA1); err != nil {
 			return nil, false, err
 		}
 		return root, true, nil
-	default:
-		if signatureOf(root) == nil {
-			if required {
-				return nil, false, errNoSignature
-			}
-			return root, false, nil
-		}
-		certs, err := idp.certs.certificates(md.SigningCertificates)
-		if err != nil {
-			return nil, false, fmt.Errorf("%w: registered certificates: %v", errBadSignature, err)
-		}
-		signed, err := verifyEnveloped(root, certs, idp.now(), idp.cfg.AllowSHA1)
-		if err != nil {
-			return nil, false, err
-		}
-		return signed, true, nil
 	}
+	signed, err := verifyEnveloped(root, certs, idp.now(), idp.cfg.AllowSHA1)
+	if err != nil {
+		return nil, false, err
+	}
+	return signed, true, nil
 }
 
 // sso validates an AuthnRequest and hands the login to the broker.
