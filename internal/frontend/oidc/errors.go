@@ -142,15 +142,15 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, clientI
 
 // writeJSON writes a no-store JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only the provider's own types come here; none fails to encode.
+		status, body = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
+	writeRawJSON(w, status, body)
 }
 
-// writeRawJSON writes a body that is already JSON, with writeJSON's headers.
+// writeRawJSON writes body, already JSON, as an answer no cache may keep.
 func writeRawJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
