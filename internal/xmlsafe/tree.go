@@ -15,8 +15,7 @@ import (
 var errCharset = errors.New("only UTF-8 is accepted")
 
 // ParseTree parses untrusted XML into etree once and applies to the tree
-// the checks that Check applies to the token stream (except round-trip
-// validation, which the caller runs where it needs it):
+// the checks that Check applies to the token stream:
 //
 //   - no DTD or other directive, so no entity declarations (encoding/xml,
 //     under etree, never expands or fetches entities: an undeclared entity
@@ -28,12 +27,25 @@ var errCharset = errors.New("only UTF-8 is accepted")
 //   - at most MaxDepth deep (etree stops reading deeper documents) and
 //     MaxElements elements;
 //   - well-formed for encoding/xml in strict mode: matching end tags
-//     (etree compares prefix and local name), valid characters.
+//     (etree compares prefix and local name), valid characters;
+//   - every tag survives encoding/xml's round trip (checkRoundTrip).
 //
 // Parsing first is safe: encoding/xml does nothing but tokenise, and the
 // caller has already bounded the document's size. It saves the
 // separate token pass of Check.
 func ParseTree(doc []byte, o Options) (*etree.Document, error) {
+	tree, err := parseTree(doc, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRoundTrip(tree); err != nil {
+		return nil, fmt.Errorf("%w: round-trip validation: %v", ErrUnsafe, err)
+	}
+	return tree, nil
+}
+
+// parseTree is ParseTree without the round-trip check.
+func parseTree(doc []byte, o Options) (*etree.Document, error) {
 	maxDepth, maxElements := o.limits()
 	tree := etree.NewDocument()
 	tree.ReadSettings.MaxDepth = maxDepth

@@ -18,7 +18,7 @@
 //     must survive encoding/xml's encode/decode round trip (the check of
 //     mattermost/xml-roundtrip-validator, made on the tags the tree kept
 //     rather than on two more tokenisations of the bytes; see
-//     checkRoundTrip); it must hold exactly one Assertion or
+//     xmlsafe.ParseTree); it must hold exactly one Assertion or
 //     EncryptedAssertion, a direct child of the Response, before anything
 //     else looks at it;
 //   - the signature (on the Response, on the Assertion, or both) is
