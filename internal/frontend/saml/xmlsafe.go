@@ -1,8 +1,6 @@
 package saml
 
 import (
-	"fmt"
-
 	"github.com/beevik/etree"
 
 	"github.com/mpassid/mpassid/internal/xmlsafe"
@@ -17,31 +15,19 @@ const (
 	nsXMLEnc    = "http://www.w3.org/2001/04/xmlenc#"
 )
 
-// errUnsafeXML marks XML refused by checkXML.
+// errUnsafeXML marks XML refused by parseXML.
 var errUnsafeXML = xmlsafe.ErrUnsafe
 
-// checkXML refuses unsafe XML (see xmlsafe.Check) with the limits of a
-// protocol message. allowComments is for metadata, which often carries
-// comments and whose signature is not relied on here.
-func checkXML(doc []byte, allowComments bool) error {
-	return xmlsafe.Check(doc, xmlsafe.Options{AllowComments: allowComments})
-}
-
-// parseXML checks doc with checkXML and parses it into a tree.
+// parseXML parses doc into a tree once, with xmlsafe's checks on the tree
+// (see xmlsafe.ParseTree) and the limits of a protocol message.
+// allowComments is for metadata, which often carries comments and whose
+// signature is not relied on here.
 func parseXML(doc []byte, allowComments bool) (*etree.Element, error) {
-	doc = xmlsafe.StripBOM(doc)
-	if err := checkXML(doc, allowComments); err != nil {
+	d, err := xmlsafe.ParseTree(xmlsafe.StripBOM(doc), xmlsafe.Options{AllowComments: allowComments})
+	if err != nil {
 		return nil, err
 	}
-	d := etree.NewDocument()
-	if err := d.ReadFromBytes(doc); err != nil {
-		return nil, fmt.Errorf("%w: %v", errUnsafeXML, err)
-	}
-	root := d.Root()
-	if root == nil {
-		return nil, fmt.Errorf("%w: no root element", errUnsafeXML)
-	}
-	return root, nil
+	return d.Root(), nil
 }
 
 // isElem reports whether el is the element ns:tag.
