@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mpassid/mpassid/internal/connector/saml"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/store"
 )
@@ -126,59 +125,26 @@ func (a *API) handleLogoGet(w http.ResponseWriter, r *http.Request, _ *Principal
 // Either is parsed and validated by the SAML connector's parser, and the
 // expiry dates are recorded.
 func (a *API) handleMetadataUpload(w http.ResponseWriter, r *http.Request, p *Principal) {
+	// Authorised before the body is read; SetMetadata checks again.
 	in, err := a.load(r, p, OpUpdate)
 	if err != nil {
 		a.failErr(w, r, err)
 		return
 	}
-	if in.IdP == nil || !in.IdP.Type.IsSAML() {
-		a.failErr(w, r, badRequest("only SAML identity providers have metadata"))
-		return
-	}
-	opts := saml.MetadataOptions{EntityID: in.IdP.EntityID, MaxSize: int(a.cfg.MaxMetadataSize), Now: a.now, Logger: a.log}
+	u := r.URL.Query().Get("url")
 	var doc []byte
-	if u := r.URL.Query().Get("url"); u != "" {
-		v := &validator{prod: in.DeploymentPhase == model.PhaseProduction}
-		if v.url("url", u, true); len(v.errs) > 0 {
-			a.failErr(w, r, &validationError{v.errs})
-			return
-		}
-		opts.URL, opts.HTTPClient, opts.AllowLoopbackHTTP = u, a.cfg.HTTPClient, a.cfg.AllowLoopbackMetadata
-	} else {
+	if u == "" {
 		if doc, err = uploaded(w, r, a.cfg.MaxMetadataSize); err != nil {
 			a.failErr(w, r, err)
 			return
 		}
-		opts.Document = doc
 	}
-	info, err := parseMetadata(r, opts)
+	saved, err := a.SetMetadata(r.Context(), p, in.ID, 0, u, doc)
 	if err != nil {
-		a.failErr(w, r, &model.FieldError{Field: "metadata", Message: err.Error()})
+		a.failErr(w, r, err)
 		return
 	}
-	if opts.URL != "" {
-		in.IdP.MetadataURL, in.IdP.Metadata = opts.URL, ""
-	} else {
-		in.IdP.Metadata = string(doc)
-	}
-	in.IdP.EntityID = info.EntityID
-	in.IdP.MetadataValidUntil = timePtr(info.ValidUntil)
-	in.IdP.SigningCertificateValidUntil = timePtr(info.SigningCertificateValidUntil())
-	in.IdP.EncryptionCertificateValidUntil = timePtr(info.EncryptionCertificateValidUntil())
-	a.save(w, r, p, in)
-}
-
-func parseMetadata(r *http.Request, opts saml.MetadataOptions) (saml.MetadataInfo, error) {
-	src, err := saml.NewMetadataSource(opts)
-	if err != nil {
-		return saml.MetadataInfo{}, err
-	}
-	if opts.URL != "" {
-		if err := src.Refresh(r.Context()); err != nil {
-			return saml.MetadataInfo{}, err
-		}
-	}
-	return src.Info()
+	a.writeJSON(w, http.StatusOK, a.record(saved))
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -383,33 +383,15 @@ type HistoryEntry struct {
 }
 
 func (a *API) handleHistory(w http.ResponseWriter, r *http.Request, p *Principal) {
-	in, err := a.load(r, p, OpView)
+	id, err := pathID(r)
 	if err != nil {
 		a.failErr(w, r, err)
 		return
 	}
-	revs, err := a.st.Revisions(r.Context(), in.ID)
+	out, err := a.History(r.Context(), p, id, r.URL.Query().Get("full") == "true")
 	if err != nil {
 		a.failErr(w, r, err)
 		return
-	}
-	full := r.URL.Query().Get("full") == "true"
-	out := []HistoryEntry{}
-	for i, rev := range revs {
-		var before *model.Integration
-		if i+1 < len(revs) {
-			before = revs[i+1].Integration
-		}
-		changes, err := diffIntegrations(before, rev.Integration)
-		if err != nil {
-			a.failErr(w, r, err)
-			return
-		}
-		e := HistoryEntry{Version: rev.Version, Actor: rev.Actor, CreatedAt: rev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Changes: changes}
-		if full {
-			e.Record = a.record(rev.Integration)
-		}
-		out = append(out, e)
 	}
 	a.writeJSON(w, http.StatusOK, out)
 }

@@ -235,8 +235,9 @@ func (a *API) Inactivate(ctx context.Context, p *Principal, id int64) (*model.In
 }
 
 // History lists the saved versions of integration id, newest first, each
-// with what changed from the one before (secrets masked).
-func (a *API) History(ctx context.Context, p *Principal, id int64) ([]HistoryEntry, error) {
+// with what changed from the one before (secrets masked), and with
+// withRecords each version whole, as the export writes it.
+func (a *API) History(ctx context.Context, p *Principal, id int64, withRecords bool) ([]HistoryEntry, error) {
 	in, err := a.Integration(ctx, p, id, OpView)
 	if err != nil {
 		return nil, err
@@ -255,8 +256,12 @@ func (a *API) History(ctx context.Context, p *Principal, id int64) ([]HistoryEnt
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, HistoryEntry{Version: rev.Version, Actor: rev.Actor,
-			CreatedAt: rev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Changes: changes})
+		e := HistoryEntry{Version: rev.Version, Actor: rev.Actor,
+			CreatedAt: rev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Changes: changes}
+		if withRecords {
+			e.Record = a.record(rev.Integration)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

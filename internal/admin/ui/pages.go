@@ -943,7 +943,7 @@ func (u *UI) history(c *reqCtx) {
 	if !ok {
 		return
 	}
-	hist, err := u.api.History(c.r.Context(), c.p, in.ID)
+	hist, err := u.api.History(c.r.Context(), c.p, in.ID, false)
 	if err != nil {
 		u.fail(c, err)
 		return
