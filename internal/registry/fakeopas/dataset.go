@@ -98,18 +98,6 @@ func (d *Dataset) Get(oid string) (model.Organisation, bool) {
 	return cloneOrg(d.orgs[i]), true
 }
 
-// Find returns the first organisation (in pre-order) that pred accepts.
-func (d *Dataset) Find(pred func(*model.Organisation) bool) (model.Organisation, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	for i := range d.orgs {
-		if pred(&d.orgs[i]) {
-			return cloneOrg(d.orgs[i]), true
-		}
-	}
-	return model.Organisation{}, false
-}
-
 // Update changes one organisation in place (not its OID; a changed
 // ParentOID moves it, see Move).
 func (d *Dataset) Update(oid string, fn func(*model.Organisation)) error {
@@ -298,13 +286,6 @@ func (d *Dataset) SetFaults(f Faults) {
 	defer d.mu.Unlock()
 	d.faults = f
 	d.failed = 0
-}
-
-// Faults returns the current faults.
-func (d *Dataset) Faults() Faults {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.faults
 }
 
 // Requests is the number of requests served so far (any path or status).
