@@ -1,8 +1,10 @@
-// Package xmlsafe checks untrusted XML before anything parses it into a
-// tree. Both SAML rooms use it: the IdP for AuthnRequests and
-// LogoutRequests from services, the upstream connector for responses and
-// metadata from schools' IdPs. One check, so that a hole closed for one is
-// closed for both.
+// Package xmlsafe guards every read of untrusted XML. ParseTree parses a
+// protocol message into a tree once and checks the tree (the IdP for
+// AuthnRequests, LogoutRequests and SP metadata from services, the upstream
+// connector for responses from schools' IdPs); Check checks a document's
+// tokens before another parser reads it (IdP metadata, parsed by the
+// connector's metadata reader). Both SAML rooms use the same checks, so
+// that a hole closed for one is closed for both.
 package xmlsafe
 
 import (
