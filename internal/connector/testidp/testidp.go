@@ -19,10 +19,13 @@
 //  2. The page is a plain HTML form (no JavaScript, no inline scripts or
 //     styles; Finnish, Swedish or English) with one radio button per user.
 //     It is POSTed to the callback URL with fields tx and user, where user
-//     is "<username>.<mac>" and mac = HMAC(key, tx, username), so that each
-//     radio button carries its own MAC without scripting.
+//     is "<username>.<mac>" and mac = HMAC(key, tx). The MAC binds the
+//     choice to the transaction the page was made for; it need not bind the
+//     user, because every page offers every configured user, and Callback
+//     accepts only configured ones. One MAC a page, not one per user: a
+//     page with many users would otherwise cost an HMAC each.
 //  3. Callback checks the MAC in constant time (a login cannot be forged for
-//     another transaction nor another user than the page offered), that the
+//     another transaction), that the user is configured, that the
 //     transaction has not expired, and records the transaction in the
 //     ReplayCache: each transaction logs in once.
 //
@@ -380,7 +383,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		c.log.InfoContext(ctx, "test login rejected", "reason", "transaction mismatch")
 		return nil, fmt.Errorf("testidp: login for another transaction: %w", connector.ErrInvalidResponse)
 	}
-	if !hmac.Equal(l.MAC, c.mac("login", l.Transaction, l.Username)) {
+	if !hmac.Equal(l.MAC, c.mac("login", l.Transaction)) {
 		c.log.WarnContext(ctx, "test login rejected", "reason", "bad MAC")
 		return nil, fmt.Errorf("testidp: login MAC does not match: %w", connector.ErrInvalidResponse)
 	}
@@ -448,9 +451,10 @@ func (c *Connector) servePage(w http.ResponseWriter, r *http.Request) {
 	b.WriteString(html.EscapeString(cb))
 	b.WriteString(page.beforeTx)
 	b.WriteString(html.EscapeString(tx))
+	suffix := "." + b64(c.mac("login", tx))
 	for i, u := range c.users {
 		b.WriteString(page.beforeUser[i])
-		b.WriteString(html.EscapeString(u.Username + "." + b64(c.mac("login", tx, u.Username))))
+		b.WriteString(html.EscapeString(u.Username + suffix))
 	}
 	b.WriteString(page.tail)
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action "+cbu.Scheme+"://"+cbu.Host)
