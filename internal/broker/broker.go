@@ -642,7 +642,7 @@ func (b *Broker) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 		http.SetCookie(w, c)
 		return
 	}
-	// The values are sealed tokens in base64url, which need no quoting;
+	// The values are sealed tokens, which need no quoting;
 	// writing the header directly, in the order http.SetCookie uses,
 	// spares net/http's byte-by-byte sanitising of a kilobyte-long value
 	// on every step of every login.
@@ -653,15 +653,16 @@ func (b *Broker) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 	w.Header().Add("Set-Cookie", name+"="+value+attrs)
 }
 
-// plainCookieValue reports whether v is a non-empty run of base64url
-// characters, which a cookie carries as they are.
+// plainCookieValue reports whether v is non-empty and made only of bytes
+// net/http writes as they are: printable ASCII except space, '"', ',',
+// ';' and '\\' (which it quotes or drops). Sealed tokens ("v1:" and
+// base64url) are.
 func plainCookieValue(v string) bool {
 	if v == "" {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
 			return false
 		}
 	}
