@@ -30,6 +30,7 @@ import (
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/store"
+	"github.com/mpassid/mpassid/internal/web"
 )
 
 // App is one running instance of mpassid.
@@ -43,6 +44,8 @@ type App struct {
 	// every response, the config watcher and key rotation replace it.
 	keySet  atomic.Pointer[keys.KeySet]
 	metrics *prometheus.Registry
+	// httpMetrics counts and times every request (web.Logging).
+	httpMetrics *web.HTTPMetrics
 	// registry is the in-memory organisation registry the login path reads.
 	registry *registry.Registry
 	syncer   *registry.Syncer
@@ -169,6 +172,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 			Name: "mpassid_db_write_transactions_total",
 			Help: "Write transactions committed to the embedded SQLite database by this instance.",
 		}, func() float64 { return float64(wt.WriteTransactions()) }))
+	}
+	if a.httpMetrics, err = web.NewHTTPMetrics(a.metrics); err != nil {
+		return nil, err
 	}
 	a.handler = a.routes()
 	return a, nil

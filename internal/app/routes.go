@@ -63,21 +63,8 @@ func (a *App) routes() http.Handler {
 		}
 	}
 
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mpassid_http_requests_total",
-		Help: "HTTP requests served, by method and status code.",
-	}, []string{"method", "code"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "mpassid_http_request_duration_seconds",
-		Help:    "Time to serve an HTTP request.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"method"})
-	a.metrics.MustRegister(requests, duration)
-
-	var h http.Handler = mux
-	h = promhttp.InstrumentHandlerDuration(duration, promhttp.InstrumentHandlerCounter(requests, h))
-	h = web.SecurityHeaders(h)
-	h = web.Logging(a.log, h)
+	var h http.Handler = web.SecurityHeaders(mux)
+	h = web.Logging(a.log, a.httpMetrics, h)
 	h = web.Recover(a.log, h)
 	return h
 }

@@ -4,10 +4,15 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // SecurityHeaders sets the headers every page of a national login service
@@ -16,14 +21,17 @@ import (
 // when the request came over TLS.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The keys are in canonical form already, so the map is written
+		// directly rather than through Header.Set, which would
+		// canonicalise each of them on every request.
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' https: http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h["Content-Security-Policy"] = []string{"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' https: http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"}
+		h["X-Frame-Options"] = []string{"DENY"}
+		h["X-Content-Type-Options"] = []string{"nosniff"}
+		h["Referrer-Policy"] = []string{"no-referrer"}
+		h["Cross-Origin-Opener-Policy"] = []string{"same-origin"}
 		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+			h["Strict-Transport-Security"] = []string{"max-age=31536000; includeSubDomains"}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -55,16 +63,75 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// Logging logs one structured line per request. It logs the path only, never
-// the query: login requests carry codes, tickets and tokens in the query.
-func Logging(log *slog.Logger, next http.Handler) http.Handler {
+// HTTPMetrics counts and times the requests Logging sees, under the names
+// and labels promhttp's instrumentation used, so dashboards keep working.
+type HTTPMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewHTTPMetrics registers the request metrics with reg.
+func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
+	m := &HTTPMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mpassid_http_requests_total",
+			Help: "HTTP requests served, by method and status code.",
+		}, []string{"method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mpassid_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"method"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register HTTP metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *HTTPMetrics) observe(method string, status int, d time.Duration) {
+	method = metricMethod(method)
+	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(method).Observe(d.Seconds())
+}
+
+// metricMethod is the method label: lower case, as promhttp wrote it, and
+// one label for every method the program does not serve, so that a client
+// sending made-up methods cannot grow the label set without bound.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet:
+		return "get"
+	case http.MethodPost:
+		return "post"
+	case http.MethodHead:
+		return "head"
+	case http.MethodOptions:
+		return "options"
+	case http.MethodPut, http.MethodDelete, http.MethodPatch:
+		return strings.ToLower(m)
+	}
+	return "other"
+}
+
+// Logging logs one structured line per request and, with metrics, counts
+// and times it: one wrapper of the response writer for both, as they are
+// on every request. It logs the path only, never the query: login
+// requests carry codes, tickets and tokens in the query.
+func Logging(log *slog.Logger, metrics *HTTPMetrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
 		status := rec.status
 		if status == 0 {
 			status = http.StatusOK
+		}
+		if metrics != nil {
+			metrics.observe(r.Method, status, took)
 		}
 		level := slog.LevelInfo
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
@@ -75,7 +142,7 @@ func Logging(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 		)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -111,7 +112,7 @@ func TestHealthz(t *testing.T) {
 func TestRecoverAndLogging(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	h := Recover(log, Logging(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Recover(log, Logging(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/panic" {
 			panic("boom")
 		}
@@ -139,5 +140,62 @@ func TestRecoverAndLogging(t *testing.T) {
 	}
 	if strings.Contains(line, "secret-code") {
 		t.Errorf("request log leaks the query: %s", line)
+	}
+}
+
+func TestLoggingMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewHTTPMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewHTTPMetrics(reg); err == nil {
+		t.Error("registering the metrics twice did not fail")
+	}
+	h := Logging(slog.New(slog.DiscardHandler), m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	for _, method := range []string{"GET", "GET", "POST", "BREW", "PROPFIND"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/", nil))
+	}
+	cases := []struct {
+		method, code string
+		want         float64
+	}{
+		{"get", "200", 2},
+		{"post", "418", 1},
+		{"other", "200", 2},
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	durations := 0
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch f.GetName() {
+			case "mpassid_http_requests_total":
+				counts[labels["method"]+" "+labels["code"]] = s.GetCounter().GetValue()
+			case "mpassid_http_request_duration_seconds":
+				durations++
+			}
+		}
+	}
+	for _, tc := range cases {
+		if got := counts[tc.method+" "+tc.code]; got != tc.want {
+			t.Errorf("requests{method=%q,code=%q} = %v, want %v", tc.method, tc.code, got, tc.want)
+		}
+	}
+	if len(counts) != len(cases) || durations != 3 {
+		t.Errorf("series: requests %v, %d durations; want %d and 3 (get, post, other)", counts, durations, len(cases))
 	}
 }
