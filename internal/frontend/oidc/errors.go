@@ -152,11 +152,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeRawJSON writes body, already JSON, as an answer no cache may keep.
 func writeRawJSON(w http.ResponseWriter, status int, body []byte) {
+	// Canonical keys, so the map is written without Header.Set's
+	// canonicalising of each name.
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h["Content-Type"] = []string{"application/json"}
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body) + 1)}
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,7 +147,44 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		p.tokenError(w, r, t.Client.ClientID, basic, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeRawJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 512+len(resp.AccessToken)+len(resp.IDToken)+len(resp.RefreshToken))))
+}
+
+// appendJSON appends the response as encoding/json would write it. The
+// tokens are kilobytes of base64url that encoding/json would inspect byte
+// by byte for escapes on every login; appendJSONString passes such text on
+// as it is.
+func (t *tokenResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, t.AccessToken)
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, t.TokenType)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, t.ExpiresIn, 10)
+	if t.RefreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, t.RefreshToken)
+	}
+	b = append(b, `,"id_token":`...)
+	b = appendJSONString(b, t.IDToken)
+	b = append(b, `,"scope":`...)
+	b = appendJSONString(b, t.Scope)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it: quoted as it is when it has nothing encoding/json escapes,
+// otherwise by encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // exchangeCode redeems an authorization code once.
