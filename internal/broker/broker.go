@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -286,11 +285,7 @@ func (b *Broker) usableSession(r *http.Request, req Request, sources []*model.In
 // only the browser that holds the cookie can. Single use of the upstream
 // answer is the connectors' replay cache's job.
 func (b *Broker) putTransaction(w http.ResponseWriter, r *http.Request, id string, tx *transaction) error {
-	data, err := json.Marshal(tx)
-	if err != nil {
-		return fmt.Errorf("encode transaction: %w", err)
-	}
-	sealed, err := b.sealer.SealString(string(data), txCookieName(id))
+	sealed, err := b.sealer.SealString(string(encodeTransaction(tx)), txCookieName(id))
 	if err != nil {
 		return fmt.Errorf("seal transaction: %w", err)
 	}
@@ -326,14 +321,14 @@ func (b *Broker) loadTransaction(r *http.Request, id string) (*transaction, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoTransaction, err)
 	}
-	var tx transaction
-	if err := json.Unmarshal([]byte(data), &tx); err != nil {
-		return nil, fmt.Errorf("decode transaction: %w", err)
+	tx, err := decodeTransaction([]byte(data))
+	if err != nil {
+		return nil, err
 	}
 	if !b.cfg.Now().Before(tx.CreatedAt.Add(b.cfg.TransactionLifetime)) {
 		return nil, fmt.Errorf("%w: expired", errNoTransaction)
 	}
-	return &tx, nil
+	return tx, nil
 }
 
 // maxOpenTransactions bounds the login transactions one browser keeps: each
@@ -377,8 +372,8 @@ func (b *Broker) peekCreated(c *http.Cookie) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	var tx transaction
-	if json.Unmarshal([]byte(data), &tx) != nil || !b.cfg.Now().Before(tx.CreatedAt.Add(b.cfg.TransactionLifetime)) {
+	tx, err := decodeTransaction([]byte(data))
+	if err != nil || !b.cfg.Now().Before(tx.CreatedAt.Add(b.cfg.TransactionLifetime)) {
 		return time.Time{}, false
 	}
 	return tx.CreatedAt, true

@@ -1,0 +1,92 @@
+package broker
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/mpassid/mpassid/internal/binenc"
+)
+
+func TestTransactionCodec(t *testing.T) {
+	created := time.Date(2026, 11, 27, 7, 59, 30, 123000000, time.UTC)
+	cases := []transaction{
+		{CreatedAt: created},
+		{
+			Request: Request{
+				Protocol: ProtocolSAML, ServiceID: 42, ForceAuthn: true, Passive: true,
+				MaxAge: 90 * time.Second, HasMaxAge: true, Language: "sv",
+				Sources: []string{"wilma-espoo", "testi"}, LoginHint: "oppilas@example.fi",
+				State: []byte(`{"id":"_a","acs":"https://sp.example/acs"}`),
+			},
+			SourceID: 7, ConnectorState: []byte{0, 1, 2, 255}, Language: "fi", CreatedAt: created,
+		},
+	}
+	for _, want := range cases {
+		got, err := decodeTransaction(encodeTransaction(&want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("round trip\n got %+v\nwant %+v", *got, want)
+		}
+		// A cookie sealed as JSON by an earlier version still opens.
+		old, err := json.Marshal(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = decodeTransaction(old)
+		if err != nil || !got.CreatedAt.Equal(want.CreatedAt) || got.Request.ServiceID != want.Request.ServiceID || string(got.Request.State) != string(want.Request.State) {
+			t.Errorf("JSON of an earlier version: got %+v, %v", got, err)
+		}
+	}
+	for _, bad := range [][]byte{nil, {}, {2, 0}, []byte(`{"request":`)} {
+		if _, err := decodeTransaction(bad); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+	if _, err := decodeTransaction([]byte{txVersion}); !errors.Is(err, binenc.ErrMalformed) {
+		t.Errorf("truncated record: %v", err)
+	}
+}
+
+func FuzzDecodeTransaction(f *testing.F) {
+	f.Add(encodeTransaction(&transaction{Request: Request{Protocol: ProtocolOIDC, Sources: []string{"a"}}, CreatedAt: time.Unix(1, 0)}))
+	f.Add([]byte(`{"request":{"Protocol":"oidc"},"createdAt":"2026-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tx, err := decodeTransaction(data)
+		if err != nil {
+			return
+		}
+		again, err := decodeTransaction(encodeTransaction(tx))
+		if err != nil {
+			t.Fatalf("%x: decoded %+v, then %v", data, tx, err)
+		}
+		// Times compare as instants: JSON keeps a zone, binenc UTC.
+		if !again.CreatedAt.Equal(tx.CreatedAt) {
+			t.Errorf("%x: created %v, then %v", data, tx.CreatedAt, again.CreatedAt)
+		}
+		again.CreatedAt = tx.CreatedAt
+		if !reflect.DeepEqual(emptyAsNil(again), emptyAsNil(tx)) {
+			t.Errorf("%x: decoded %+v, then %+v", data, tx, again)
+		}
+	})
+}
+
+// emptyAsNil makes empty lists nil: JSON tells [] from null, binenc does
+// not, and nothing reads the difference.
+func emptyAsNil(tx *transaction) transaction {
+	c := *tx
+	if len(c.Request.Sources) == 0 {
+		c.Request.Sources = nil
+	}
+	if len(c.Request.State) == 0 {
+		c.Request.State = nil
+	}
+	if len(c.ConnectorState) == 0 {
+		c.ConnectorState = nil
+	}
+	return c
+}
