@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -228,7 +227,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
-	st, err := json.Marshal(authState{
+	st := encodeAuthState(&authState{
 		ClientID:      a.ClientID,
 		RedirectURI:   a.RedirectURI,
 		State:         a.State,
@@ -236,11 +235,6 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		CodeChallenge: a.CodeChallenge,
 		Scopes:        grantedScopes(a.Scopes, reg.Scope),
 	})
-	if err != nil {
-		p.log.ErrorContext(r.Context(), "authorize: encode state", errAttr(err))
-		fail(newErr(errServerError, "internal error"))
-		return
-	}
 	req := broker.Request{
 		Protocol:  broker.ProtocolOIDC,
 		ServiceID: svc.ID(),

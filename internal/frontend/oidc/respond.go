@@ -49,8 +49,11 @@ type participantData struct {
 // sent to the registered redirect_uri kept in the request state.
 func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.Result) {
 	ctx := r.Context()
-	var st authState
-	if res == nil || json.Unmarshal(res.Request.State, &st) != nil || st.ClientID == "" {
+	var st *authState
+	if res != nil {
+		st, _ = decodeAuthState(res.Request.State)
+	}
+	if st == nil || st.ClientID == "" {
 		p.showError(w, r, http.StatusBadRequest, newErr(errInvalidRequest, "the login state is missing or damaged"))
 		return
 	}
