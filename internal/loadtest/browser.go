@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,8 +51,12 @@ func (rt *router) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %s", errNotBroker, o)
 	}
 	t := rt.targets[(rt.next.Add(1)-1)%uint64(len(rt.targets))]
-	r2 := req.Clone(req.Context())
-	r2.URL.Scheme, r2.URL.Host, r2.Host = t.Scheme, t.Host, ""
+	// A shallow copy with its own URL: only the URL and Host change, so
+	// the deep copy of the headers that Clone makes is not needed.
+	r2 := req.WithContext(req.Context())
+	u := *req.URL
+	u.Scheme, u.Host = t.Scheme, t.Host
+	r2.URL, r2.Host = &u, ""
 	return rt.base.RoundTrip(r2)
 }
 
@@ -89,7 +94,8 @@ var errNotLoopback = errors.New("not a loopback address (see --allow-remote)")
 type browser struct {
 	c      *http.Client
 	rt     *router
-	stopAt string // a URL prefix where redirects stop (the RP's redirect_uri)
+	stopAt string       // a URL prefix where redirects stop (the RP's redirect_uri)
+	body   bytes.Buffer // reused to read pages (up to 10 KB) without regrowing
 }
 
 func newBrowser(r *runner, vu int) *browser {
@@ -133,11 +139,11 @@ func (b *browser) do(req *http.Request, step string) (*page, error) {
 		return nil, transportError(step, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	b.body.Reset()
+	if _, err := b.body.ReadFrom(io.LimitReader(resp.Body, maxBody)); err != nil {
 		return nil, transportError(step, err)
 	}
-	return &page{status: resp.StatusCode, location: resp.Header.Get("Location"), url: resp.Request.URL, body: string(body)}, nil
+	return &page{status: resp.StatusCode, location: resp.Header.Get("Location"), url: resp.Request.URL, body: b.body.String()}, nil
 }
 
 func (b *browser) get(ctx context.Context, u, step string) (*page, error) {

@@ -171,11 +171,7 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(r.reg.clientID), url.QueryEscape(r.reg.clientSecret))
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		IDToken     string `json:"id_token"`
-		Error       string `json:"error"`
-	}
+	var tok tokenResponse
 	status, err := r.callJSON(v.api, req, &tok, "oidc token")
 	if err != nil {
 		return err
@@ -212,6 +208,23 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	return nil
 }
 
+// tokenResponse is what the service reads of the token endpoint's answer.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	IDToken     string `json:"id_token"`
+	Error       string `json:"error"`
+}
+
+// flatFields makes a token response an answer readFlatJSON can read.
+func (t *tokenResponse) flatFields() ([]string, []*string) {
+	return []string{"access_token", "id_token", "error"}, []*string{&t.AccessToken, &t.IDToken, &t.Error}
+}
+
+// flatAnswer is an answer of string fields that readFlatJSON can try first.
+type flatAnswer interface {
+	flatFields() (names []string, vals []*string)
+}
+
 // callJSON does a back-channel request and decodes its JSON answer.
 func (r *runner) callJSON(c *http.Client, req *http.Request, out any, step string) (int, error) {
 	resp, err := c.Do(req)
@@ -222,6 +235,11 @@ func (r *runner) callJSON(c *http.Client, req *http.Request, out any, step strin
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return 0, transportError(step, err)
+	}
+	if fa, ok := out.(flatAnswer); ok {
+		if names, vals := fa.flatFields(); readFlatJSON(data, names, vals) {
+			return resp.StatusCode, nil
+		}
 	}
 	if err := json.Unmarshal(data, out); err != nil && resp.StatusCode == http.StatusOK {
 		return resp.StatusCode, newError(step, "answer is not JSON", err)
