@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -179,7 +178,7 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	if status != http.StatusOK || tok.AccessToken == "" || tok.IDToken == "" {
 		return newError("oidc token", fmt.Sprintf("HTTP %d %s", status, tok.Error), nil)
 	}
-	idt, err := r.oidc.verifier.Verify(ctx, tok.IDToken)
+	idt, err := r.oidc.verifier.verify(ctx, tok.IDToken, time.Now())
 	if err != nil {
 		return newError("oidc id token", "does not verify", err)
 	}
@@ -250,7 +249,7 @@ func (r *runner) callJSON(c *http.Client, req *http.Request, out any, step strin
 // oidcEndpoints are the broker's OpenID provider as discovered.
 type oidcEndpoints struct {
 	issuer, authorize, token, userinfo, jwks string
-	verifier                                 *gooidc.IDTokenVerifier
+	verifier                                 *idTokenVerifier
 }
 
 // samlSP is the tool's SAML service provider.

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
 )
 
 // runner is one run's state.
@@ -140,8 +139,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.sources[SourceOIDCUpstream] = &source{name: SourceOIDCUpstream, flowName: r.oidcOP.flowName, id: strconv.FormatInt(r.reg.oidcIdPID, 10)}
 	}
 	if r.oidc != nil {
-		ks := gooidc.NewRemoteKeySet(gooidc.ClientContext(context.WithoutCancel(ctx), r.setup), r.oidc.jwks)
-		r.oidc.verifier = gooidc.NewVerifier(r.oidc.issuer, ks, &gooidc.Config{ClientID: r.reg.clientID, SupportedSigningAlgs: []string{"RS256", "ES256"}})
+		r.oidc.verifier = &idTokenVerifier{issuer: r.oidc.issuer, clientID: r.reg.clientID, jwksURL: r.oidc.jwks, client: r.setup}
 	}
 	if err := r.ready(ctx, progress); err != nil {
 		return nil, err
