@@ -32,10 +32,11 @@ type source struct {
 // vu is one virtual user: a browser, the service's back-channel client and
 // reusable buffers.
 type vu struct {
-	b   *browser
-	api *http.Client // the service's own calls (token, userinfo): no cookies
-	buf bytes.Buffer
-	fw  *flate.Writer
+	b    *browser
+	api  *http.Client // the service's own calls (token, userinfo): no cookies
+	buf  bytes.Buffer // the deflated AuthnRequest
+	body bytes.Buffer // back-channel answers
+	fw   *flate.Writer
 }
 
 func newVU(r *runner, n int) *vu {
@@ -171,7 +172,7 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(r.reg.clientID), url.QueryEscape(r.reg.clientSecret))
 	var tok tokenResponse
-	status, err := r.callJSON(v.api, req, &tok, "oidc token")
+	status, err := r.callJSON(v.api, &v.body, req, &tok, "oidc token")
 	if err != nil {
 		return err
 	}
@@ -194,10 +195,8 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 		return newError("oidc userinfo", "bad request", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	var ui struct {
-		Sub string `json:"sub"`
-	}
-	status, err = r.callJSON(v.api, req, &ui, "oidc userinfo")
+	var ui userinfoResponse
+	status, err = r.callJSON(v.api, &v.body, req, &ui, "oidc userinfo")
 	if err != nil {
 		return err
 	}
@@ -219,22 +218,38 @@ func (t *tokenResponse) flatFields() ([]string, []*string) {
 	return []string{"access_token", "id_token", "error"}, []*string{&t.AccessToken, &t.IDToken, &t.Error}
 }
 
+// userinfoResponse is what the service reads of the userinfo answer.
+type userinfoResponse struct {
+	Sub string `json:"sub"`
+}
+
+// flatFields makes a userinfo answer one readFlatJSON can read.
+func (u *userinfoResponse) flatFields() ([]string, []*string) {
+	return []string{"sub"}, []*string{&u.Sub}
+}
+
 // flatAnswer is an answer of string fields that readFlatJSON can try first.
 type flatAnswer interface {
 	flatFields() (names []string, vals []*string)
 }
 
-// callJSON does a back-channel request and decodes its JSON answer.
-func (r *runner) callJSON(c *http.Client, req *http.Request, out any, step string) (int, error) {
+// callJSON does a back-channel request and decodes its JSON answer, read
+// into buf: a virtual user's, reused for all its calls, or nil for a new
+// one.
+func (r *runner) callJSON(c *http.Client, buf *bytes.Buffer, req *http.Request, out any, step string) (int, error) {
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, transportError(step, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody)); err != nil {
 		return 0, transportError(step, err)
 	}
+	data := buf.Bytes()
 	if fa, ok := out.(flatAnswer); ok {
 		if names, vals := fa.flatFields(); readFlatJSON(data, names, vals) {
 			return resp.StatusCode, nil

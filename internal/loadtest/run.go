@@ -162,7 +162,7 @@ func (r *runner) discover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
-	status, err := r.callJSON(r.setup, req, &d, "discovery")
+	status, err := r.callJSON(r.setup, nil, req, &d, "discovery")
 	if err != nil || status != http.StatusOK || d.Issuer == "" {
 		return fmt.Errorf("read %s/.well-known/openid-configuration (is an mpassid broker running there?): status %d: %w", base, status, errors.Join(err, errors.New("no issuer")))
 	}
