@@ -281,6 +281,10 @@ type samlIdPInfo struct {
 	certs    []*x509.Certificate
 }
 
+func newSAMLIdPInfo(entityID, sso string, certs []*x509.Certificate) *samlIdPInfo {
+	return &samlIdPInfo{entityID: entityID, sso: sso, certs: certs}
+}
+
 // samlLogin runs one SAML login: a signed HTTP-Redirect AuthnRequest, the
 // source, and the broker's signed Response verified.
 func (r *runner) samlLogin(ctx context.Context, v *vu, src *source) error {

@@ -284,6 +284,12 @@ func samlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0
 // The tests verify the output with goxmldsig.
 func (idp *samlIdP) response(req *authnRequest, now time.Time) ([]byte, error) {
 	n := idp.users.Add(1)
+	return idp.signedResponse(req, now, "loadtest-"+strconv.FormatUint(n, 10), pupilAttributes(n))
+}
+
+// signedResponse builds a Response with an assertion of the subject's
+// persistent nameID and attributes, signed as response describes.
+func (idp *samlIdP) signedResponse(req *authnRequest, now time.Time, nameID string, attrs []attribute) ([]byte, error) {
 	assertionID := randomID()
 	issued, expires := samlTime(now), samlTime(now.Add(5*time.Minute))
 
@@ -296,8 +302,8 @@ func (idp *samlIdP) response(req *authnRequest, now time.Time) ([]byte, error) {
 	writeC14NText(&head, idp.entityID)
 	head.WriteString(`</saml:Issuer>`)
 	tail.Grow(2048)
-	tail.WriteString(`<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">loadtest-`)
-	tail.WriteString(strconv.FormatUint(n, 10))
+	tail.WriteString(`<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">`)
+	writeC14NText(&tail, nameID)
 	tail.WriteString(`</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="`)
 	writeC14NAttr(&tail, req.id)
 	tail.WriteString(`" NotOnOrAfter="` + expires + `" Recipient="`)
@@ -307,7 +313,7 @@ func (idp *samlIdP) response(req *authnRequest, now time.Time) ([]byte, error) {
 	writeC14NText(&tail, req.issuer)
 	tail.WriteString(`</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="` + issued +
 		`" SessionIndex="` + randomID() + `"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>`)
-	for _, at := range pupilAttributes(n) {
+	for _, at := range attrs {
 		tail.WriteString(`<saml:Attribute Name="`)
 		writeC14NAttr(&tail, at.name)
 		tail.WriteString(`">`)
