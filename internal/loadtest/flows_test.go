@@ -69,6 +69,8 @@ func TestVerifySAMLResponse(t *testing.T) {
 		}
 		return base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(raw), old, repl, 1)))
 	}
+	otherRaw, _ := base64.StdEncoding.DecodeString(f.response(t, f.other, f.req, f.uid))
+	otherWithBrokerCert := base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(otherRaw), f.other.certB64, f.broker.certB64, 1)))
 	withReq := func(edit func(*authnRequest)) string {
 		req := f.req
 		edit(&req)
@@ -85,6 +87,7 @@ func TestVerifySAMLResponse(t *testing.T) {
 		{"another request", valid, "_req2", time.Now(), "InResponseTo"},
 		{"signed by a key not in the metadata", f.response(t, f.other, f.req, f.uid), "", time.Now(), "signature does not verify"},
 		{"KeyInfo naming a certificate not in the metadata", tamper(f.broker.certB64, f.other.certB64), "", time.Now(), "signature does not verify"},
+		{"KeyInfo naming the broker's certificate, another key's signature", otherWithBrokerCert, "", time.Now(), "signature does not verify"},
 		{"KeyInfo with line breaks", tamper(f.broker.certB64, f.broker.certB64[:64]+"\n"+f.broker.certB64[64:]), "", time.Now(), ""},
 		{"without KeyInfo", tamper(raw2KeyInfo(t, raw), ""), "", time.Now(), "signature does not verify"}, // two certificates: which one?
 		{"changed attribute", tamper("Aaltonen", "Aaltonem"), "", time.Now(), "signature does not verify"},

@@ -229,17 +229,17 @@ func parseIdPMetadata(doc []byte) (*samlIdPInfo, error) {
 	if root == nil || root.Tag != "EntityDescriptor" {
 		return nil, errors.New("not an EntityDescriptor")
 	}
-	info := &samlIdPInfo{entityID: root.SelectAttrValue("entityID", "")}
+	var sso string
 	for _, s := range root.FindElements("./IDPSSODescriptor/SingleSignOnService") {
 		if s.SelectAttrValue("Binding", "") == bindingRedirect {
-			info.sso = s.SelectAttrValue("Location", "")
+			sso = s.SelectAttrValue("Location", "")
 		}
 	}
 	certs, err := signingCerts(root.FindElements("./IDPSSODescriptor/KeyDescriptor"))
 	if err != nil {
 		return nil, err
 	}
-	info.certs = certs
+	info := newSAMLIdPInfo(root.SelectAttrValue("entityID", ""), sso, certs)
 	if info.entityID == "" || info.sso == "" || len(info.certs) == 0 {
 		return nil, errors.New("no entityID, HTTP-Redirect SSO endpoint or signing certificate")
 	}
