@@ -1,23 +1,21 @@
 package loadtest
 
-import "strings"
+import "bytes"
 
 // A token response is a flat JSON object of some 3 KB, most of it the two
 // tokens. encoding/json reads it twice (once to validate, once to decode)
 // at some 45 µs a login, a tenth of the tool's CPU for an OIDC login; a
-// userinfo answer costs a third of that. readFlatJSON reads such flat
-// shapes in one pass and leaves every other shape to encoding/json, which
-// stays the judge of what is JSON.
+// userinfo answer and the ID token's claims cost as much again. The
+// readers here read such flat shapes in one pass and leave every other
+// shape to encoding/json, which stays the judge of what is JSON.
 
-// readFlatJSON reads the string members named in names into vals (vals[i]
-// for names[i]) from data, a JSON object whose members are strings,
-// numbers, booleans, nulls or arrays of these, the named ones ASCII strings
-// without escapes. It returns false, having perhaps set some vals, when
-// data is anything else, including a member whose name matches one of
-// names only case-insensitively or whose value is not such a string
-// (encoding/json matches names so, rejects other values and unescapes):
-// the caller must then decode data with encoding/json instead.
-func readFlatJSON(data []byte, names []string, vals []*string) bool {
+// flatMembers calls visit with the name and the JSON text of each member
+// of data, in order, where data is a JSON object whose member names are
+// ASCII without escapes and whose values are strings, numbers, booleans,
+// nulls or arrays of these. It returns false when data is anything else
+// or visit returns false: the caller must then decode data with
+// encoding/json instead.
+func flatMembers(data []byte, visit func(name, value []byte) bool) bool {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false
@@ -27,7 +25,7 @@ func readFlatJSON(data []byte, names []string, vals []*string) bool {
 		return skipSpace(data, i+1) == len(data)
 	}
 	for {
-		key, next, ok := flatString(data, i)
+		name, next, ok := plainStringAt(data, i)
 		if !ok {
 			return false
 		}
@@ -35,23 +33,8 @@ func readFlatJSON(data []byte, names []string, vals []*string) bool {
 		if i >= len(data) || data[i] != ':' {
 			return false
 		}
-		i = skipSpace(data, i+1)
-		field := -1
-		for k, n := range names {
-			if key == n {
-				field = k
-			} else if strings.EqualFold(key, n) {
-				return false
-			}
-		}
-		if field >= 0 {
-			v, next, ok := flatString(data, i)
-			if !ok {
-				return false
-			}
-			*vals[field] = v
-			i = next
-		} else if i, ok = skipValue(data, i); !ok {
+		start := skipSpace(data, i+1)
+		if i, ok = skipValue(data, start); !ok || !visit(name, data[start:i]) {
 			return false
 		}
 		i = skipSpace(data, i)
@@ -69,6 +52,53 @@ func readFlatJSON(data []byte, names []string, vals []*string) bool {
 	}
 }
 
+// readFlatJSON reads the string members named in names into vals (vals[i]
+// for names[i]) from data, a JSON object as flatMembers reads, the named
+// members ASCII strings without escapes. It returns false, having perhaps
+// set some vals, when data is anything else, including a member whose name
+// matches one of names only case-insensitively or whose value is not such
+// a string (encoding/json matches names so, rejects other values and
+// unescapes): the caller must then decode data with encoding/json instead.
+func readFlatJSON(data []byte, names []string, vals []*string) bool {
+	return flatMembers(data, func(name, value []byte) bool {
+		k, ok := flatField(name, names)
+		if !ok {
+			return false
+		}
+		if k >= 0 {
+			*vals[k], ok = plainString(value)
+		}
+		return ok
+	})
+}
+
+// flatField returns the index of name in names, -1 for none, or false if
+// name matches one of them only case-insensitively, as encoding/json
+// matches member names to fields.
+func flatField(name []byte, names []string) (int, bool) {
+	for k, n := range names {
+		if string(name) == n {
+			return k, true
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(name, []byte(n)) {
+			return -1, false
+		}
+	}
+	return -1, true
+}
+
+// plainString returns the value of the JSON string value if it needs no
+// unescaping: printable ASCII but for the quote and the backslash.
+func plainString(value []byte) (string, bool) {
+	s, next, ok := plainStringAt(value, 0)
+	if !ok || next != len(value) {
+		return "", false
+	}
+	return string(s), true
+}
+
 // skipSpace returns the index of the first byte from i that is not JSON
 // white space.
 func skipSpace(data []byte, i int) int {
@@ -78,21 +108,22 @@ func skipSpace(data []byte, i int) int {
 	return i
 }
 
-// flatString reads a string at i that needs no unescaping: printable ASCII
-// but for the quote and the backslash.
-func flatString(data []byte, i int) (string, int, bool) {
+// plainStringAt returns the contents of a string at i that needs no
+// unescaping (printable ASCII but for the quote and the backslash) and the
+// index after it.
+func plainStringAt(data []byte, i int) ([]byte, int, bool) {
 	if i >= len(data) || data[i] != '"' {
-		return "", 0, false
+		return nil, 0, false
 	}
 	for j := i + 1; j < len(data); j++ {
 		switch c := data[j]; {
 		case c == '"':
-			return string(data[i+1 : j]), j + 1, true
+			return data[i+1 : j], j + 1, true
 		case c < 0x20 || c >= 0x7f || c == '\\':
-			return "", 0, false
+			return nil, 0, false
 		}
 	}
-	return "", 0, false
+	return nil, 0, false
 }
 
 // skipValue skips a scalar or an array of scalars at i.

@@ -62,11 +62,7 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string, now time.Time)
 	if !ok || !ok2 || strings.Contains(sig, ".") {
 		return nil, errors.New("not a compact JWS")
 	}
-	var h struct {
-		Alg  string          `json:"alg"`
-		Kid  string          `json:"kid"`
-		Crit json.RawMessage `json:"crit"`
-	}
+	var h jwsHeader
 	if err := decodeSegment(header, &h); err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
@@ -118,12 +114,86 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string, now time.Time)
 	return &t, nil
 }
 
-// decodeSegment decodes a base64url JSON segment of a JWS.
-func decodeSegment(seg string, v any) error {
+// jwsHeader is what the tool reads of a JWS header.
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// flatSegment is a segment readFlat can read in one pass: see
+// flatMembers.
+type flatSegment interface {
+	readFlat(data []byte) bool
+}
+
+// readFlat reads a flat header: plain strings alg and kid, any crit.
+func (h *jwsHeader) readFlat(data []byte) bool {
+	names := []string{"alg", "kid", "crit"}
+	return flatMembers(data, func(name, value []byte) bool {
+		k, ok := flatField(name, names)
+		switch {
+		case !ok:
+			return false
+		case k == 0:
+			h.Alg, ok = plainString(value)
+		case k == 1:
+			h.Kid, ok = plainString(value)
+		case k == 2:
+			h.Crit = value
+		}
+		return ok
+	})
+}
+
+// readFlat reads flat claims: iss, sub and nonce plain strings, aud a
+// plain string or an array (decoded later), exp and nbf numbers.
+func (t *idToken) readFlat(data []byte) bool {
+	names := []string{"iss", "sub", "nonce", "aud", "exp", "nbf"}
+	return flatMembers(data, func(name, value []byte) bool {
+		k, ok := flatField(name, names)
+		switch {
+		case !ok:
+			return false
+		case k == 0:
+			t.Issuer, ok = plainString(value)
+		case k == 1:
+			t.Subject, ok = plainString(value)
+		case k == 2:
+			t.Nonce, ok = plainString(value)
+		case k == 3:
+			t.Audience = value
+		case k == 4 || k == 5:
+			// encoding/json also takes a number in a string, and null.
+			if end, isNumber := skipNumber(value, 0); !isNumber || end != len(value) {
+				return false
+			}
+			n := json.Number(value)
+			if k == 4 {
+				t.Expiry = &n
+			} else {
+				t.NotBefore = &n
+			}
+		}
+		return ok
+	})
+}
+
+// decodeSegment decodes a base64url JSON segment of a JWS, in one pass if
+// it is flat.
+func decodeSegment[T any, PT interface {
+	*T
+	flatSegment
+}](seg string, v PT) error {
 	b, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {
 		return fmt.Errorf("base64url: %w", err)
 	}
+	if v.readFlat(b) {
+		return nil
+	}
+	var zero T
+	*v = zero // what readFlat read before it gave up
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("JSON: %w", err)
 	}

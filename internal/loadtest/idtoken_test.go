@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,4 +141,60 @@ func TestIDTokenVerifier(t *testing.T) {
 	if n := fetches.Load() - before; n != 0 {
 		t.Errorf("%d JWKS fetches for tokens the cached keys verify", n)
 	}
+}
+
+var idTokenSegments = []string{
+	`{"iss":"http://127.0.0.1:8080","sub":"MPASSOID.abc","aud":"client-1","exp":1800000000,"iat":1799999700,"nonce":"n-1","given_name":"Äijä","urn:mpass.id:schoolInfo":["99001;Koulu"]}`,
+	`{"iss":"i","aud":["a","b"],"exp":1.8e9,"nbf":0}`,
+	`{"iss":"i","aud":null,"exp":"1800000000"}`,
+	`{"iss":null,"exp":null,"nbf":-5}`,
+	`{"ISS":"i","iss":"j"}`,
+	`{"iss":"a\/b","sub":"ä"}`,
+	`{"exp":[1]}`,
+	`{"alg":"RS256","kid":"k","typ":"JWT"}`,
+	`{"alg":"RS256","crit":["b64"],"b64":false}`,
+	`{"alg":"RS256","crit":null}`,
+	`{"Alg":"none"}`,
+	`{"alg":"RS256"} x`,
+	`{"alg":1}`,
+}
+
+// The one-pass readers of the header and the claims end where
+// encoding/json ends, or leave the segment to it.
+func TestDecodeSegment(t *testing.T) {
+	for _, seg := range idTokenSegments {
+		b64 := base64.RawURLEncoding.EncodeToString([]byte(seg))
+		var h, wantH jwsHeader
+		err, wantErr := decodeSegment(b64, &h), json.Unmarshal([]byte(seg), &wantH)
+		if (err == nil) != (wantErr == nil) || err == nil && !reflect.DeepEqual(h, wantH) {
+			t.Errorf("header %s: %+v, %v; encoding/json %+v, %v", seg, h, err, wantH, wantErr)
+		}
+		var c, wantC idToken
+		err, wantErr = decodeSegment(b64, &c), json.Unmarshal([]byte(seg), &wantC)
+		if (err == nil) != (wantErr == nil) || err == nil && !reflect.DeepEqual(c, wantC) {
+			t.Errorf("claims %s: %+v, %v; encoding/json %+v, %v", seg, c, err, wantC, wantErr)
+		}
+	}
+}
+
+func FuzzDecodeSegment(f *testing.F) {
+	for _, seg := range idTokenSegments {
+		f.Add([]byte(seg))
+	}
+	f.Fuzz(func(t *testing.T, seg []byte) {
+		var h jwsHeader
+		if h.readFlat(seg) {
+			var want jwsHeader
+			if err := json.Unmarshal(seg, &want); err != nil || !reflect.DeepEqual(h, want) {
+				t.Fatalf("header %q: %+v; encoding/json %+v, %v", seg, h, want, err)
+			}
+		}
+		var c idToken
+		if c.readFlat(seg) {
+			var want idToken
+			if err := json.Unmarshal(seg, &want); err != nil || !reflect.DeepEqual(c, want) {
+				t.Fatalf("claims %q: %+v; encoding/json %+v, %v", seg, c, want, err)
+			}
+		}
+	})
 }
