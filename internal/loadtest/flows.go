@@ -129,15 +129,12 @@ func random(n int) string {
 func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	state, nonce, verifier := random(16), random(16), random(32)
 	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {r.reg.clientID}, "redirect_uri": {r.redirectURI},
-		"scope": {"openid profile"}, "state": {state}, "nonce": {nonce},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-	}
+	// State, nonce and challenge are base64url: nothing to escape.
+	target := r.oidc.authorizeRequest + "&state=" + state + "&nonce=" + nonce + "&code_challenge=" + base64.RawURLEncoding.EncodeToString(sum[:])
 	if !r.opts.NoHint {
-		q.Set("acr_values", authnSource+src.flowName)
+		target += "&acr_values=" + url.QueryEscape(authnSource+src.flowName)
 	}
-	p, err := v.b.get(ctx, r.oidc.authorize+"?"+q.Encode(), "oidc authorize")
+	p, err := v.b.get(ctx, target, "oidc authorize")
 	if err != nil {
 		return err
 	}
@@ -265,6 +262,9 @@ func (r *runner) callJSON(c *http.Client, buf *bytes.Buffer, req *http.Request, 
 type oidcEndpoints struct {
 	issuer, authorize, token, userinfo, jwks string
 	verifier                                 *idTokenVerifier
+	// authorizeRequest is the authorization endpoint with the request's
+	// fixed parameters, encoded once rather than for every login.
+	authorizeRequest string
 }
 
 // samlSP is the tool's SAML service provider.

@@ -140,6 +140,10 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 	}
 	if r.oidc != nil {
 		r.oidc.verifier = &idTokenVerifier{issuer: r.oidc.issuer, clientID: r.reg.clientID, jwksURL: r.oidc.jwks, client: r.setup}
+		r.oidc.authorizeRequest = r.oidc.authorize + "?" + url.Values{
+			"response_type": {"code"}, "client_id": {r.reg.clientID}, "redirect_uri": {r.redirectURI},
+			"scope": {"openid profile"}, "code_challenge_method": {"S256"},
+		}.Encode()
 	}
 	if err := r.ready(ctx, progress); err != nil {
 		return nil, err
