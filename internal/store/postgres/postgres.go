@@ -51,7 +51,8 @@ const (
 // Store is the PostgreSQL store. It is safe for concurrent use.
 type Store struct {
 	pool       *pgxpool.Pool
-	db         *sql.DB // database/sql view of pool, for goose
+	batch      *batcher // the login path's writes, committed together
+	db         *sql.DB  // database/sql view of pool, for goose
 	migrations *goose.Provider
 	// schema scopes advisory-lock keys.
 	schema string
@@ -90,6 +91,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("store: open postgres %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
 	s.db = stdlib.OpenDBFromPool(pool)
+	s.batch = newBatcher(pool)
 	sub, err := fs.Sub(migrationFS, "migrations")
 	if err != nil {
 		s.Close()
@@ -112,6 +114,9 @@ func (s *Store) Dialect() string { return "postgres" }
 // Close closes every connection.
 func (s *Store) Close() error {
 	var err error
+	if s.batch != nil {
+		s.batch.Close()
+	}
 	if s.db != nil {
 		err = s.db.Close()
 	}

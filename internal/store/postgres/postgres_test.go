@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -153,5 +154,72 @@ func TestOpenUnreachable(t *testing.T) {
 	t.Log(err)
 	if _, err := postgres.Open(t.Context(), "postgres://%zz"); err == nil {
 		t.Error("Open accepted an invalid DSN")
+	}
+}
+
+// Concurrent writes share batches; each keeps the outcome it would have
+// had alone: every value is marked fresh exactly once, and a statement
+// that fails in a batch (a NUL byte, which a text column refuses) fails
+// alone while the others of its batch land.
+func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	const values, tries = 40, 5
+	var (
+		wg                 sync.WaitGroup
+		mu                 sync.Mutex
+		fresh              = make([]int, values)
+		badErrs, goodErrs  int
+		sessions, sessErrs int
+	)
+	for i := range values * tries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("session-%d", i)
+			if i%7 == 0 {
+				id = "bad\x00session"
+			}
+			err := s.PutSession(ctx, store.Session{ID: id, SubjectHash: "h", Data: []byte("{}"), ExpiresAt: exp, IdleExpiresAt: exp})
+			ok, merr := s.MarkUsed(ctx, "batch-test", fmt.Sprint(i%values), exp)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case i%7 == 0 && err != nil:
+				badErrs++
+			case err != nil:
+				sessErrs++
+			default:
+				sessions++
+			}
+			if merr != nil {
+				goodErrs++
+				return
+			}
+			if ok {
+				fresh[i%values]++
+			}
+		}()
+	}
+	wg.Wait()
+	if goodErrs != 0 || sessErrs != 0 {
+		t.Fatalf("%d replay marks and %d valid sessions failed", goodErrs, sessErrs)
+	}
+	if want := (values*tries + 6) / 7; badErrs != want {
+		t.Errorf("%d of %d invalid sessions failed", badErrs, want)
+	}
+	for v, n := range fresh {
+		if n != 1 {
+			t.Errorf("value %d marked fresh %d times", v, n)
+		}
+	}
+	for i := range values * tries {
+		if i%7 == 0 {
+			continue
+		}
+		if _, err := s.GetSession(ctx, fmt.Sprintf("session-%d", i)); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
 	}
 }

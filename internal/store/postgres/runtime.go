@@ -16,11 +16,11 @@ import (
 // put runs an insert that replaces only an expired row (its ON CONFLICT
 // clause ends in WHERE <table>.expires_at <= now); a live row is a duplicate.
 func (s *Store) put(ctx context.Context, what, key, query string, args ...any) error {
-	tag, err := s.pool.Exec(ctx, query, args...)
+	n, err := s.batch.Exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: put %s: %w", what, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return fmt.Errorf("store: put %s: %w", what, &store.DuplicateError{Field: "id", Value: key})
 	}
 	return nil
@@ -210,13 +210,13 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 // MarkUsed records value in ns until expiresAt; false means a live replay.
 func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error) {
 	value = storeutil.ReplayKey(value)
-	tag, err := s.pool.Exec(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES ($1, $2, $3)
+	n, err := s.batch.Exec(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= $4`,
 		ns, value, expiresAt, time.Now())
 	if err != nil {
 		return false, fmt.Errorf("store: mark used: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // Marked reports whether value is recorded and live in namespace ns.

@@ -41,7 +41,7 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 			defer wg.Done()
 			if i%7 == 0 {
 				// Not a valid statement: fails inside whichever batch it joins.
-				if _, err := s.batch.exec(ctx, `INSERT INTO no_such_table VALUES (?)`, i); err != nil {
+				if _, err := s.batch.Exec(ctx, `INSERT INTO no_such_table VALUES (?)`, i); err != nil {
 					mu.Lock()
 					badErrs++
 					mu.Unlock()

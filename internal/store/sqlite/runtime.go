@@ -14,7 +14,7 @@ import (
 // put runs an insert that replaces only an expired row (its ON CONFLICT
 // clause ends in WHERE <table>.expires_at <= now); a live row is a duplicate.
 func (s *Store) put(ctx context.Context, what, key, query string, args ...any) error {
-	n, err := s.batch.exec(ctx, query, args...)
+	n, err := s.batch.Exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: put %s: %w", what, err)
 	}
@@ -221,7 +221,7 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 // MarkUsed records value in ns until expiresAt; false means a live replay.
 func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error) {
 	value = storeutil.ReplayKey(value)
-	n, err := s.batch.exec(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES (?, ?, ?)
+	n, err := s.batch.Exec(ctx, `INSERT INTO replay (ns, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?`,
 		ns, value, us(expiresAt), us(time.Now()))
 	if err != nil {

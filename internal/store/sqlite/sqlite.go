@@ -124,7 +124,7 @@ func (s *Store) Dialect() string { return "sqlite" }
 // Close closes the database.
 func (s *Store) Close() error {
 	if s.batch != nil {
-		s.batch.close()
+		s.batch.Close()
 	}
 	s.stmts.close()
 	var err error
