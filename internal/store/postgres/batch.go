@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mpassid/mpassid/internal/store/internal/storeutil"
@@ -44,8 +46,19 @@ func (b *batcher) writeAlone(w *storeutil.Write) {
 
 // writeTogether sends the writes as one batch. Without BEGIN in it, the
 // server runs the batch up to its one Sync as a single implicit
-// transaction: if any statement fails, none of them is committed.
+// transaction: if any statement fails, none of them is committed. An error
+// the server reports (a statement's) reruns the writes one by one; any
+// other (the connection lost, the timeout) is every write's outcome.
 func (b *batcher) writeTogether(writes []*storeutil.Write) error {
+	err := b.sendTogether(writes)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return fmt.Errorf("%w: %w", storeutil.ErrRerunAlone, err)
+	}
+	return err
+}
+
+func (b *batcher) sendTogether(writes []*storeutil.Write) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	batch := &pgx.Batch{}

@@ -43,7 +43,18 @@ func (b *batcher) writeAlone(r *storeutil.Write) {
 	r.Rows, r.Err = res.RowsAffected()
 }
 
+// writeTogether runs the batch in one transaction. Any failure, of a
+// statement or of the commit, reruns the writes one by one: on a local
+// file that costs little, and a failure that is not a statement's fails
+// them again, each with its own error.
 func (b *batcher) writeTogether(batch []*storeutil.Write) error {
+	if err := b.runTogether(batch); err != nil {
+		return fmt.Errorf("%w: %w", storeutil.ErrRerunAlone, err)
+	}
+	return nil
+}
+
+func (b *batcher) runTogether(batch []*storeutil.Write) error {
 	ctx := context.Background()
 	// Prepared before the transaction takes the only writer connection:
 	// preparing inside it would wait for that connection forever.

@@ -12,6 +12,10 @@ const MaxBatch = 64
 // ErrClosed answers writes queued after Close.
 var ErrClosed = errors.New("store: closed")
 
+// ErrRerunAlone marks an error of a batch that one of its statements
+// caused: the batch was rolled back, and its writes run again one by one.
+var ErrRerunAlone = errors.New("store: a statement of the batch failed")
+
 // Write is one single-statement write queued on a Batcher. Its outcome,
 // Rows and Err, is set by the Batcher's callbacks.
 type Write struct {
@@ -33,10 +37,13 @@ type Write struct {
 // ready to run, which under load are often about to write too; idle, the
 // yield costs nothing.
 //
-// Together runs a batch of two or more as one transaction and sets each
-// write's outcome; if it returns an error, the transaction must have been
-// rolled back, and every write then runs again through Alone, so that
-// each caller gets exactly the outcome its write would have had alone.
+// The together callback runs a batch of two or more as one transaction
+// and sets each write's outcome. If it returns an error, the transaction
+// must have been rolled back. An error matching ErrRerunAlone (a statement
+// failed) has every write run again through the alone callback, so that
+// each caller gets exactly the outcome its write would have had alone; any
+// other error (the database unreachable) is every write's outcome, rather
+// than each write waiting out the same failure in turn.
 type Batcher struct {
 	together func([]*Write) error
 	alone    func(*Write)
@@ -125,11 +132,17 @@ func (b *Batcher) write(batch []*Write) {
 		b.runAlone(live[0])
 		return
 	}
-	if b.together(live) == nil {
-		return
-	}
-	for _, w := range live {
-		b.runAlone(w)
+	err := b.together(live)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrRerunAlone):
+		for _, w := range live {
+			b.runAlone(w)
+		}
+	default:
+		for _, w := range live {
+			w.Rows, w.Err = 0, err
+		}
 	}
 }
 

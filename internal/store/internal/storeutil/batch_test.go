@@ -3,6 +3,7 @@ package storeutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ type fakeDB struct {
 	alone    int
 	gate     chan struct{} // when set, the first write waits on it
 	gateOnce sync.Once
+	down     error // when set, every batch fails with it, not a statement
 }
 
 func (f *fakeDB) wait() {
@@ -29,9 +31,12 @@ func (f *fakeDB) together(ws []*Write) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.batches++
+	if f.down != nil {
+		return f.down
+	}
 	for _, w := range ws {
 		if w.Query == "fail" {
-			return errors.New("statement failed")
+			return fmt.Errorf("%w: statement failed", ErrRerunAlone)
 		}
 	}
 	for _, w := range ws {
@@ -53,14 +58,25 @@ func (f *fakeDB) runAlone(w *Write) {
 }
 
 func TestBatcherOutcomes(t *testing.T) {
-	f := &fakeDB{gate: make(chan struct{})}
+	down := errors.New("connection refused")
+	for _, tc := range []struct {
+		name string
+		down error
+	}{{"a statement fails", nil}, {"the database is down", down}} {
+		t.Run(tc.name, func(t *testing.T) { testBatcherOutcomes(t, tc.down) })
+	}
+}
+
+func testBatcherOutcomes(t *testing.T, down error) {
+	f := &fakeDB{gate: make(chan struct{}), down: down}
 	b := NewBatcher(f.together, f.runAlone)
 	defer b.Close()
 	ctx := context.Background()
 
 	// The first write holds the writer while the others queue, so they
 	// run as one batch, which fails for the one bad statement and is
-	// then run write by write.
+	// then run write by write; or, with the database down, fails as a
+	// whole and is not run again.
 	first := make(chan error, 1)
 	go func() { _, err := b.Exec(ctx, "ok"); first <- err }()
 	time.Sleep(10 * time.Millisecond) // lets the first write be taken; the outcome does not depend on it
@@ -77,6 +93,17 @@ func TestBatcherOutcomes(t *testing.T) {
 	wg.Wait()
 	if err := <-first; err != nil {
 		t.Fatalf("first write: %v", err)
+	}
+	if down != nil {
+		for i := range queries {
+			if !errors.Is(errs[i], down) || rows[i] != 0 {
+				t.Errorf("write %d with the database down: rows %d, err %v", i, rows[i], errs[i])
+			}
+		}
+		if f.alone > 1 { // the first write may have run alone before the batch
+			t.Errorf("%d writes ran alone with the database down, want at most the first", f.alone)
+		}
+		return
 	}
 	for i, q := range queries {
 		if (q == "fail") != (errs[i] != nil) || (q == "ok") != (rows[i] == 1) {
