@@ -207,10 +207,27 @@ type Report struct {
 	// runs in this process it includes the server's.
 	ToolCPU         time.Duration
 	ToolCPUPerLogin time.Duration
-	// Signature is the CPU time of one RSA-2048 signature in this binary,
-	// measured right after the run (0: not measured), the unit in which
-	// server CPU per login compares across machines and builds.
-	Signature time.Duration
+	// Signature is the CPU time of one RSA-2048 signature in this binary
+	// (0: not measured), the unit in which server CPU per login compares
+	// across machines and builds: the mean of SignatureBefore and
+	// SignatureAfter, measured right before and right after the run.
+	Signature, SignatureBefore, SignatureAfter time.Duration
+}
+
+// unsteadyMachine is how far the signature's cost may move between the
+// measurements before and after a run before the report warns that the
+// machine's speed changed during it.
+const unsteadyMachine = 0.15
+
+// Unsteady reports whether the signature's cost moved by more than
+// unsteadyMachine during the run, and by how much.
+func (rep *Report) Unsteady() (float64, bool) {
+	lo, hi := min(rep.SignatureBefore, rep.SignatureAfter), max(rep.SignatureBefore, rep.SignatureAfter)
+	if lo <= 0 {
+		return 0, false
+	}
+	moved := float64(hi-lo) / float64(lo)
+	return moved, moved > unsteadyMachine
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -345,11 +362,15 @@ func (rep *Report) Format(w io.Writer) {
 	}
 	fmt.Fprintf(w, "tool CPU:     %.2f s, %s per login\n", rep.ToolCPU.Seconds(), ms(rep.ToolCPUPerLogin))
 	if rep.Signature > 0 {
-		fmt.Fprintf(w, "signature:    one RSA-2048 signature costs %s of CPU in this binary now", ms(rep.Signature))
+		fmt.Fprintf(w, "signature:    one RSA-2048 signature costs %s of CPU in this binary (%s before the run, %s after)",
+			ms(rep.Signature), ms(rep.SignatureBefore), ms(rep.SignatureAfter))
 		if rep.ServerCPU > 0 {
 			fmt.Fprintf(w, "; server CPU per login = %.2f signatures", float64(rep.ServerCPUPerLogin)/float64(rep.Signature))
 		}
 		fmt.Fprintln(w)
+		if moved, unsteady := rep.Unsteady(); unsteady {
+			fmt.Fprintf(w, "warning:      the signature's cost moved by %.0f %% during the run: the machine's speed changed (busy neighbours?), so its CPU figures are uncertain; run it again\n", 100*moved)
+		}
 	}
 	if len(rep.ErrorKinds) > 0 {
 		fmt.Fprintln(w, "errors by kind:")

@@ -359,6 +359,16 @@ type workerStats struct {
 
 // measure drives the logins and builds the report.
 func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, error) {
+	// The signature's cost is measured before and after the run, outside
+	// it: a machine whose speed changes during the run (a virtual one with
+	// busy neighbours) shows as a difference between the two.
+	var sigBefore time.Duration
+	if len(r.opts.PIDs) > 0 {
+		var err error
+		if sigBefore, err = signatureCost(200); err != nil {
+			return nil, err
+		}
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if r.opts.Duration > 0 {
@@ -421,11 +431,19 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	}
 	rep := r.report(stats, elapsed, before, after)
 	if len(r.opts.PIDs) > 0 {
-		// Measured after the run, so that it neither slows the run nor
-		// is slowed by it; same binary, so same crypto as the server.
-		if rep.Signature, err = signatureCost(200); err != nil {
+		// Same binary, so same crypto as the server. The pause lets the
+		// servers finish the logins the end of the run cut off, which
+		// would otherwise share the cores with the measurement.
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if rep.SignatureAfter, err = signatureCost(200); err != nil {
 			return nil, err
 		}
+		rep.SignatureBefore = sigBefore
+		rep.Signature = (sigBefore + rep.SignatureAfter) / 2
 	}
 	return rep, nil
 }
