@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -31,13 +32,29 @@ type SigningKey struct {
 	Certificate *x509.Certificate
 }
 
-// JOSE returns the key for go-jose's NewSigner; signatures made with it
-// carry the kid header.
-func (k *SigningKey) JOSE() jose.SigningKey {
-	return jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
-		Key:       jose.JSONWebKey{Key: k.Signer, KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
+// SignJWS signs a SHA-256 digest as a JWS signature of the key's
+// algorithm: RS256 is RSASSA-PKCS1-v1_5; ES256 the ECDSA P-256 pair (r, s)
+// as two 32-byte big-endian numbers (RFC 7518 §3.4), not the ASN.1 that
+// crypto.Signer returns.
+func (k *SigningKey) SignJWS(digest []byte) ([]byte, error) {
+	switch key := k.Signer.(type) {
+	case *rsa.PrivateKey:
+		if k.Algorithm == RS256 {
+			return rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest)
+		}
+	case *ecdsa.PrivateKey:
+		if k.Algorithm == ES256 && key.Curve == elliptic.P256() {
+			r, s, err := ecdsa.Sign(rand.Reader, key, digest)
+			if err != nil {
+				return nil, fmt.Errorf("keys: sign %s: %w", k.Algorithm, err)
+			}
+			sig := make([]byte, 64)
+			r.FillBytes(sig[:32])
+			s.FillBytes(sig[32:])
+			return sig, nil
+		}
 	}
+	return nil, fmt.Errorf("keys: a %T cannot sign %s", k.Signer, k.Algorithm)
 }
 
 // PublicKey is a published key: next, current or previous.

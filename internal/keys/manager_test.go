@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -412,7 +414,7 @@ func TestSignedJWTVerifiesWithJWKS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			signer, err := jose.NewSigner(k.JOSE(), (&jose.SignerOptions{}).WithType("JWT"))
+			signer, err := jose.NewSigner(joseKey(k), (&jose.SignerOptions{}).WithType("JWT"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -575,5 +577,37 @@ func TestSnapshotIsImmutable(t *testing.T) {
 	set.Keys[0].KeyID = "changed"
 	if ks.JWKS().Keys[0].KeyID == "changed" {
 		t.Error("JWKS returned shared state")
+	}
+}
+
+// joseKey is k for go-jose's signer: the reference the direct signature is
+// held to.
+func joseKey(k *SigningKey) jose.SigningKey {
+	return jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+		Key:       jose.JSONWebKey{Key: k.Signer, KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
+	}
+}
+
+// SignJWS refuses a key whose type does not fit its algorithm instead of
+// signing with the wrong scheme.
+func TestSignJWSRefusesMismatchedKey(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := make([]byte, 32)
+	for _, k := range []*SigningKey{
+		{ID: "a", Algorithm: ES256, Signer: rsaKey},
+		{ID: "b", Algorithm: RS256, Signer: ecKey},
+		{ID: "c", Algorithm: ES256, Signer: ecKey}, // P-384 is not ES256
+	} {
+		if sig, err := k.SignJWS(digest); err == nil {
+			t.Errorf("%s with a %T signed: %x", k.Algorithm, k.Signer, sig)
+		}
 	}
 }

@@ -1,11 +1,6 @@
 package oidc
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -69,39 +64,13 @@ func (p *Provider) signPayload(alg, typ string, payload []byte) (string, error) 
 	out[hl] = '.'
 	enc.Encode(out[hl+1:], payload)
 	digest := sha256.Sum256(out)
-	sig, err := signDigest(alg, sk.Signer, digest[:])
+	sig, err := sk.SignJWS(digest[:])
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
 	}
 	out = append(out, '.')
 	out = enc.AppendEncode(out, sig)
 	return string(out), nil
-}
-
-// signDigest signs a SHA-256 digest for the JWS algorithm alg: RS256 is
-// RSASSA-PKCS1-v1_5, ES256 the ECDSA P-256 pair (r, s) as two 32-byte
-// big-endian numbers (RFC 7518 §3.4), not ASN.1.
-func signDigest(alg string, key crypto.Signer, digest []byte) ([]byte, error) {
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		if alg != keys.RS256 {
-			break
-		}
-		return rsa.SignPKCS1v15(nil, k, crypto.SHA256, digest)
-	case *ecdsa.PrivateKey:
-		if alg != keys.ES256 || k.Curve != elliptic.P256() {
-			break
-		}
-		r, s, err := ecdsa.Sign(rand.Reader, k, digest)
-		if err != nil {
-			return nil, err
-		}
-		sig := make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		return sig, nil
-	}
-	return nil, fmt.Errorf("a %T cannot sign %s", key, alg)
 }
 
 // idTokenClaims are the claims the provider sets in every ID token; the

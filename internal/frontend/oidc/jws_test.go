@@ -27,7 +27,7 @@ func TestSignPayloadMatchesGoJOSE(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			signer, err := jose.NewSigner(sk.JOSE(), (&jose.SignerOptions{}).WithType(jose.ContentType(tc.typ)))
+			signer, err := jose.NewSigner(joseKey(sk), (&jose.SignerOptions{}).WithType(jose.ContentType(tc.typ)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,5 +55,14 @@ func TestSignPayloadMatchesGoJOSE(t *testing.T) {
 				t.Errorf("go-jose does not verify it: %v", err)
 			}
 		})
+	}
+}
+
+// joseKey is k for go-jose's signer: the reference the direct signature is
+// held to.
+func joseKey(k *keys.SigningKey) jose.SigningKey {
+	return jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+		Key:       jose.JSONWebKey{Key: k.Signer, KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
 	}
 }
