@@ -641,11 +641,11 @@ func (b *Broker) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 	// writing the header directly, in the order http.SetCookie uses,
 	// spares net/http's byte-by-byte sanitising of a kilobyte-long value
 	// on every step of every login.
-	attrs := "; Path=/; Max-Age=" + strconv.Itoa(int(maxAge.Seconds())) + "; HttpOnly; SameSite=Lax"
+	flags := "; HttpOnly; SameSite=Lax"
 	if b.cookieSecure() {
-		attrs = "; Path=/; Max-Age=" + strconv.Itoa(int(maxAge.Seconds())) + "; HttpOnly; Secure; SameSite=None"
+		flags = "; HttpOnly; Secure; SameSite=None"
 	}
-	w.Header().Add("Set-Cookie", name+"="+value+attrs)
+	w.Header().Add("Set-Cookie", name+"="+value+"; Path=/; Max-Age="+strconv.Itoa(int(maxAge.Seconds()))+flags)
 }
 
 // plainCookieValue reports whether v is non-empty and made only of bytes
