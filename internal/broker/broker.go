@@ -321,9 +321,12 @@ func (b *Broker) loadTransaction(r *http.Request, id string) (*transaction, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoTransaction, err)
 	}
+	// A sealed transaction that does not decode (one of a newer version,
+	// met during a rollback) is as unusable as one that does not open:
+	// the user starts again, rather than seeing a technical error.
 	tx, err := decodeTransaction([]byte(data))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", errNoTransaction, err)
 	}
 	if !b.cfg.Now().Before(tx.CreatedAt.Add(b.cfg.TransactionLifetime)) {
 		return nil, fmt.Errorf("%w: expired", errNoTransaction)

@@ -3,6 +3,8 @@ package broker
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 	"time"
@@ -89,4 +91,21 @@ func emptyAsNil(tx *transaction) transaction {
 		c.ConnectorState = nil
 	}
 	return c
+}
+
+// A cookie that opens but does not decode (a newer version's, met during
+// a rollback) is no transaction: the user is sent to start again, not
+// shown a technical error.
+func TestUndecodableTransactionIsNone(t *testing.T) {
+	b := &Broker{cfg: Config{TransactionLifetime: time.Minute, Now: time.Now}, sealer: testSealerF(t)}
+	const id = "abcdefghijklmnop"
+	sealed, err := b.sealer.SealString("\x09 a future format", txCookieName(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(&http.Cookie{Name: txCookieName(id), Value: sealed})
+	if tx, err := b.loadTransaction(r, id); !errors.Is(err, errNoTransaction) || tx != nil {
+		t.Fatalf("got %+v, %v; want errNoTransaction", tx, err)
+	}
 }
