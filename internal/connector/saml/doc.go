@@ -22,15 +22,18 @@
 //     EncryptedAssertion, a direct child of the Response, before anything
 //     else looks at it;
 //   - the signature (on the Response, on the Assertion, or both) is
-//     verified with goxmldsig against the IdP's signing certificates in its
-//     current metadata (the one the KeyInfo carries, else each in turn),
-//     under the SAML reference profile (one Reference, to the signed
-//     element's ID) and without SHA-1 unless allowed. From then on the
-//     Response and the Assertion are read only from the element goxmldsig
-//     returns, which it parsed from the very bytes it digested, never from
-//     the received tree around it: so no arrangement of unsigned elements
-//     around a signed one (signature wrapping) can put words in the IdP's
-//     mouth. The profile checks (Issuer, Destination, InResponseTo,
+//     verified against the IdP's signing certificates in its current
+//     metadata (the one the KeyInfo carries, else each in turn), under the
+//     SAML reference profile (one Reference, to the signed element's ID)
+//     and without SHA-1 unless allowed. A signature of the shape every
+//     known IdP makes (exc-c14n, enveloped-signature, SHA-2) is verified
+//     on the parsed tree with goxmldsig's canonicalizer (commonsig.go);
+//     any other shape by goxmldsig itself. From then on the Response and
+//     the Assertion are read only from the element the signature check
+//     returns, the very tree whose canonical bytes were digested, never
+//     from the received tree around it: so no arrangement of unsigned
+//     elements around a signed one (signature wrapping) can put words in
+//     the IdP's mouth. The profile checks (Issuer, Destination, InResponseTo,
 //     Audience, SubjectConfirmationData Recipient and NotOnOrAfter,
 //     Conditions, status) are made here, on those elements, with the clock
 //     tolerances crewjam/saml's ServiceProvider had. This package did use

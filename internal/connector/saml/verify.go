@@ -607,19 +607,27 @@ func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.
 	if err != nil {
 		return nil, false, err
 	}
-	cp := detach(el)
-	for _, ch := range cp.ChildElements() {
-		if isElem(ch, nsDSig, "Signature") {
-			for _, ki := range childElems(ch, nsDSig, "KeyInfo") {
-				ch.RemoveChild(ki)
-			}
+	if c.cfg.IgnoreCertificateExpiry {
+		valid := make([]*x509.Certificate, len(certs))
+		for i, cert := range certs {
+			valid[i] = withoutValidity(cert)
 		}
+		certs = valid
+	}
+	cp := detach(el)
+	cpSig := childElem(cp, nsDSig, "Signature")
+	for _, ki := range childElems(cpSig, nsDSig, "KeyInfo") {
+		cpSig.RemoveChild(ki)
+	}
+	if common, ok := parseCommonSignature(cpSig); ok {
+		signed, err := common.verify(cp, cpSig, certs, now)
+		if err != nil {
+			return nil, false, err
+		}
+		return signed, true, nil
 	}
 	firstErr := errors.New("no signing certificate")
 	for i, cert := range certs {
-		if c.cfg.IgnoreCertificateExpiry {
-			cert = withoutValidity(cert)
-		}
 		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
 		vc.IdAttribute = "ID"
 		vc.Clock = dsig.NewFakeClockAt(now)
