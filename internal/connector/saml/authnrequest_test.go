@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math/big"
@@ -102,8 +101,8 @@ func TestRedirectBinding(t *testing.T) {
 	if q.Get("RelayState") != tx || q.Get("SigAlg") != dsig.RSASHA256SignatureMethod {
 		t.Errorf("RelayState %q SigAlg %q", q.Get("RelayState"), q.Get("SigAlg"))
 	}
-	var st state
-	if err := json.Unmarshal(s.State, &st); err != nil {
+	st, err := decodeState(s.State)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ar := inflateRequest(t, q)
@@ -200,8 +199,8 @@ func TestStartConcurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				var st state
-				if err := json.Unmarshal(s.State, &st); err != nil {
+				st, err := decodeState(s.State)
+				if err != nil {
 					t.Error(err)
 					return
 				}

@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -711,8 +710,8 @@ func (b *testBroker) start(req connector.LoginRequest) (string, string, *connect
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	var st state
-	if err := json.Unmarshal(s.State, &st); err != nil {
+	st, err := decodeState(s.State)
+	if err != nil {
 		b.t.Fatal(err)
 	}
 	b.mu.Lock()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -216,10 +215,7 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 		return nil, err
 	}
 	ar := &authnRequest{id: id, issueInstant: c.now(), destination: loc, forceAuthn: req.ForceAuthn, isPassive: req.Passive}
-	st, err := json.Marshal(state{V: 1, RequestID: ar.id, IssuedAt: ar.issueInstant, IdP: m.info.EntityID})
-	if err != nil {
-		return nil, fmt.Errorf("saml: encode state: %w", err)
-	}
+	st := encodeState(state{V: stateVersion, RequestID: ar.id, IssuedAt: ar.issueInstant, IdP: m.info.EntityID})
 	started := &connector.Started{State: st}
 	if binding == BindingRedirect {
 		u, err := c.redirectURL(ar, req.TransactionID, sign)
@@ -276,9 +272,9 @@ func (c *Connector) TransactionID(r *http.Request) (string, error) {
 // Callback verifies the SAMLResponse POSTed to the ACS against the state of
 // Start and returns the identity in its assertion.
 func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector.LoginRequest, stateBytes []byte) (*connector.Identity, error) {
-	var st state
-	if err := json.Unmarshal(stateBytes, &st); err != nil || st.V != 1 || st.RequestID == "" {
-		return nil, fmt.Errorf("saml: invalid connector state")
+	st, err := decodeState(stateBytes)
+	if err != nil {
+		return nil, fmt.Errorf("saml: invalid connector state: %w", err)
 	}
 	if err := c.parseForm(r); err != nil {
 		return nil, fmt.Errorf("saml: %w", err)

@@ -32,8 +32,8 @@ func (idp *IdP) Respond(w http.ResponseWriter, r *http.Request, res *broker.Resu
 		idp.refuse(w, r, fmt.Errorf("%w: nil result", errInternal))
 		return
 	}
-	var st ssoState
-	if err := json.Unmarshal(res.Request.State, &st); err != nil || st.ACS == "" || st.EntityID == "" {
+	st, err := decodeSSOState(res.Request.State)
+	if err != nil || st.ACS == "" || st.EntityID == "" {
 		idp.refuse(w, r, fmt.Errorf("%w: unreadable state", errInternal))
 		return
 	}

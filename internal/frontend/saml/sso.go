@@ -1,7 +1,6 @@
 package saml
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -160,11 +159,7 @@ func (idp *IdP) sso(w http.ResponseWriter, r *http.Request, in *inbound, lang st
 		idp.sendError(w, r, md, st, StatusRequester, StatusInvalidNameIDPolicy, "only transient NameIDs are issued")
 		return
 	}
-	state, err := json.Marshal(st)
-	if err != nil {
-		idp.refuse(w, r, fmt.Errorf("%w: state: %v", errInternal, err))
-		return
-	}
+	state := encodeSSOState(st)
 	breq := broker.Request{
 		Protocol:   broker.ProtocolSAML,
 		ServiceID:  svc.ID(),
