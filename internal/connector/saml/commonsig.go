@@ -92,11 +92,10 @@ func parseCommonSignature(sig *etree.Element) (s *commonSignature, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	if alg, ok := algorithmOnly(sic[0]); !ok || alg != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
+	if algorithmOnly(sic[0]) != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
 		return nil, false
 	}
-	alg, ok := algorithmOnly(sic[1])
-	if s.method, ok = commonSignatureMethods[alg]; !ok {
+	if s.method, ok = commonSignatureMethods[algorithmOnly(sic[1])]; !ok {
 		return nil, false
 	}
 	ref := sic[2]
@@ -112,14 +111,13 @@ func parseCommonSignature(sig *etree.Element) (s *commonSignature, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	if alg, ok := algorithmOnly(ts[0]); !ok || alg != string(dsig.EnvelopedSignatureAltorithmId) {
+	if algorithmOnly(ts[0]) != string(dsig.EnvelopedSignatureAltorithmId) {
 		return nil, false
 	}
 	if s.prefixList, ok = excC14NTransform(ts[1]); !ok {
 		return nil, false
 	}
-	alg, ok = algorithmOnly(rc[1])
-	if s.digest, ok = commonDigestMethods[alg]; !ok {
+	if s.digest, ok = commonDigestMethods[algorithmOnly(rc[1])]; !ok {
 		return nil, false
 	}
 	if s.digestValue, ok = base64Text(rc[2]); !ok || len(s.digestValue) != s.digest.Size() {
@@ -213,17 +211,16 @@ func onlyAttrs(el *etree.Element, names ...string) bool {
 	return seen <= len(names)
 }
 
-// algorithmOnly returns the Algorithm of el, an element with that one
-// attribute and no content but white space.
-func algorithmOnly(el *etree.Element) (string, bool) {
+// algorithmOnly returns the Algorithm of el if el has that one attribute
+// and no content but white space; otherwise "", which no table holds.
+func algorithmOnly(el *etree.Element) string {
 	if !onlyAttrs(el, "Algorithm") {
-		return "", false
+		return ""
 	}
 	if _, ok := exactChildren(el, nsDSig); !ok {
-		return "", false
+		return ""
 	}
-	alg := attr(el, "Algorithm")
-	return alg, alg != ""
+	return attr(el, "Algorithm")
 }
 
 // excC14NTransform returns the PrefixList of t, an exc-c14n Transform

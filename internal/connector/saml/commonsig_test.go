@@ -423,3 +423,50 @@ func FuzzCommonSignatureDifferential(f *testing.F) {
 		}
 	})
 }
+
+// TestCommonShapeOfRealIdPs checks that the signatures of the IdPs schools
+// use take the common path, in the forms they write them (namespace
+// prefixes, spacing, the PrefixList): Entra ID's as in its federation
+// metadata, ADFS's and Shibboleth's as in their responses. The values are
+// placeholders of the right lengths: only the shape is checked here.
+func TestCommonShapeOfRealIdPs(t *testing.T) {
+	digest := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	value := base64.StdEncoding.EncodeToString(make([]byte, 256))
+	for name, sig := range map[string]string{
+		"entra": `<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#" /><SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" /><Reference URI="#_a"><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature" /><Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#" /></Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256" /><DigestValue>` + digest + `</DigestValue></Reference></SignedInfo><SignatureValue>` + value + `</SignatureValue><KeyInfo><X509Data><X509Certificate>MIIC</X509Certificate></X509Data></KeyInfo></Signature>`,
+		"adfs": `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#" /><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" /><ds:Reference URI="#_a"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature" /><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#" /></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256" /><ds:DigestValue>` + digest + `</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>` + value + `</ds:SignatureValue><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>MIIC</ds:X509Certificate></ds:X509Data></KeyInfo></ds:Signature>`,
+		"shibboleth": `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+<ds:SignedInfo>
+<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>
+<ds:Reference URI="#_a">
+<ds:Transforms>
+<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>
+<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="xsd"/></ds:Transform>
+</ds:Transforms>
+<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>
+<ds:DigestValue>` + digest + `</ds:DigestValue>
+</ds:Reference>
+</ds:SignedInfo>
+<ds:SignatureValue>
+` + value[:76] + "\n" + value[76:] + `
+</ds:SignatureValue>
+<ds:KeyInfo><ds:X509Data><ds:X509Certificate>MIIC</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
+</ds:Signature>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			tree, err := parseMessageTree([]byte(`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a">` + sig + `</saml:Assertion>`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp := detach(tree.Root())
+			s := childElem(cp, nsDSig, "Signature")
+			for _, ki := range childElems(s, nsDSig, "KeyInfo") {
+				s.RemoveChild(ki)
+			}
+			if _, ok := parseCommonSignature(s); !ok {
+				t.Error("not taken for the common path")
+			}
+		})
+	}
+}
