@@ -5,15 +5,10 @@ import (
 	"compress/flate"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/url"
 	"strings"
 	"sync"
@@ -143,20 +138,7 @@ func TestRedirectBinding(t *testing.T) {
 // TestRedirectBindingECDSA checks the query signature with an ECDSA key:
 // ecdsa-sha256 over the same bytes.
 func TestRedirectBindingECDSA(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "sp-ecdsa"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, cert := ecdsaTestKey(t)
 	idp := newTestIdP(t)
 	c, _, _ := offlineConnector(t, idp, alwaysFresh{}, func(cfg *Config) { cfg.SigningKey, cfg.SigningCert = key, cert })
 	s, err := c.Start(context.Background(), connector.LoginRequest{TransactionID: "tx-1"})
