@@ -574,17 +574,19 @@ func attributeValues(at *etree.Element) ([]string, error) {
 
 // verifySignature verifies the enveloped signature of el (a Response or
 // Assertion), if it has one: a ds:Signature child. It returns the element
-// the signature covers, as goxmldsig's Validate read it back from the
-// canonical bytes it digested (so without the Signature), and true; or el
-// and false if el has no signature.
+// the signature covers, in the form whose canonical bytes were digested
+// (so without the Signature), and true; or el and false if el has no
+// signature.
 //
-// On top of goxmldsig it applies the rules of crewjam/saml's verifier,
-// which this replaces: at most one Signature, no SHA-1 unless allowed, the
-// SAML reference profile (saml-core §5.4.2: exactly one Reference, to
-// "#" and el's ID), and the certificate from the IdP's metadata: the one
-// the KeyInfo names, if it carries one, else each in turn. goxmldsig then
-// verifies against that single certificate, with the KeyInfo removed, so
-// that it neither re-parses the certificate nor depends on KeyInfo.
+// Before any cryptography it applies the rules of crewjam/saml's
+// verifier, which this replaces: at most one Signature, no SHA-1 unless
+// allowed, the SAML reference profile (saml-core §5.4.2: exactly one
+// Reference, to "#" and el's ID), and the certificate from the IdP's
+// metadata: the one the KeyInfo names, if it carries one, else each in
+// turn. A signature of the common shape is then verified on a detached
+// copy of el (commonsig.go); any other by goxmldsig's Validate, against
+// one certificate at a time. Both see the signature without its KeyInfo,
+// so that neither re-parses the certificate nor depends on KeyInfo.
 func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.Time) (*etree.Element, bool, error) {
 	sigs := childElems(el, nsDSig, "Signature")
 	switch len(sigs) {
