@@ -28,7 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/beevik/etree"
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
 // SAML names.
@@ -208,8 +208,8 @@ func (idp *samlIdP) readRequest(rawQuery string) (*authnRequest, string, error) 
 	if err != nil {
 		return nil, "", fmt.Errorf("SAMLRequest: inflate: %w", err)
 	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xml); err != nil {
+	doc, err := xmlsafe.ParseTree(xml, xmlsafe.Options{})
+	if err != nil {
 		return nil, "", fmt.Errorf("SAMLRequest: %w", err)
 	}
 	root := doc.Root()
