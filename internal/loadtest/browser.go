@@ -33,6 +33,10 @@ type router struct {
 	local   map[string]http.Handler
 	next    atomic.Uint64
 	base    http.RoundTripper
+	// answered holds how long each broker request took, from sending it
+	// to the end of its answer's body: what a pupil waits for each page.
+	// One virtual user's requests run one at a time, so no lock.
+	answered []time.Duration
 }
 
 func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
@@ -57,7 +61,42 @@ func (rt *router) RoundTrip(req *http.Request) (*http.Response, error) {
 	u := *req.URL
 	u.Scheme, u.Host = t.Scheme, t.Host
 	r2.URL, r2.Host = &u, ""
-	return rt.base.RoundTrip(r2)
+	start := time.Now()
+	resp, err := rt.base.RoundTrip(r2)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &timedBody{ReadCloser: resp.Body, start: start, rt: rt}
+	return resp, nil
+}
+
+// timedBody records its request's latency in its router when the body is
+// read to its end or closed, whichever comes first; a body that fails to
+// read (a reset connection, the end of the run) records nothing.
+type timedBody struct {
+	io.ReadCloser
+	start time.Time
+	rt    *router
+	done  bool
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.done {
+		b.done = true
+		if err == io.EOF {
+			b.rt.answered = append(b.rt.answered, time.Since(b.start))
+		}
+	}
+	return n, err
+}
+
+func (b *timedBody) Close() error {
+	if !b.done {
+		b.done = true
+		b.rt.answered = append(b.rt.answered, time.Since(b.start))
+	}
+	return b.ReadCloser.Close()
 }
 
 var errNotBroker = errors.New("request to neither the broker nor the tool's own IdPs")

@@ -1,8 +1,12 @@
 package loadtest
 
 import (
+	"errors"
+	"io"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestPostForm(t *testing.T) {
@@ -35,5 +39,41 @@ func TestPostForm(t *testing.T) {
 	}
 	if _, ok := sourceChoice(f.body, "400000"); ok {
 		t.Error("sourceChoice matched a prefix of the id")
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A broker answer's latency is recorded once, when its body is read to
+// the end or closed unread; an answer whose body fails records nothing.
+func TestTimedBodyRecordsOnce(t *testing.T) {
+	cases := []struct {
+		name string
+		body io.Reader
+		read bool
+		want int
+	}{
+		{"read to the end, then closed", strings.NewReader("<html>"), true, 1},
+		{"closed unread", strings.NewReader("<html>"), false, 1},
+		{"empty body", strings.NewReader(""), true, 1},
+		{"failing body", failingReader{}, true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &router{}
+			b := &timedBody{ReadCloser: io.NopCloser(tc.body), start: time.Now(), rt: rt}
+			if tc.read {
+				_, _ = io.Copy(io.Discard, b)
+				_, _ = b.Read(make([]byte, 1)) // reading past the end records nothing more
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if len(rt.answered) != tc.want {
+				t.Errorf("recorded %d latencies, want %d", len(rt.answered), tc.want)
+			}
+		})
 	}
 }

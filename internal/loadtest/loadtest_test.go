@@ -75,12 +75,19 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 		count   int
 		noHint  bool
 		rsaKeys bool
+		// requests is how many requests the logins send to the broker:
+		// each one's latency is in the report.
+		requests int
 	}{
-		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false, false},
-		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false, false},
-		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false, false},
-		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true, false},
-		{"saml via upstream SAML, RSA keys", []string{FlowSAML}, []string{SourceSAMLUpstream}, 10, false, true},
+		// authorize, the test source's page, its callback, token, userinfo
+		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false, false, 50 * 5},
+		// SSO, the test source's page, its callback
+		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false, false, 50 * 3},
+		// OIDC: authorize, callback, token, userinfo; SAML: SSO, ACS
+		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false, false, 20*4 + 20*2},
+		// and the selection page and the choice made on it
+		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true, false, 44},
+		{"saml via upstream SAML, RSA keys", []string{FlowSAML}, []string{SourceSAMLUpstream}, 10, false, true, 10 * 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +115,9 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 				if rep.PerFlow[f].Logins == 0 {
 					t.Errorf("no %s logins", f)
 				}
+			}
+			if r := rep.Requests; r.Count != tc.requests || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max {
+				t.Errorf("broker requests %+v, want %d of them with ordered percentiles", r, tc.requests)
 			}
 		})
 	}

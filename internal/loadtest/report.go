@@ -176,6 +176,25 @@ type FlowStats struct {
 	Logins, Errors int
 	P50, P95, P99  time.Duration
 	Max            time.Duration
+	Requests       Latencies
+}
+
+// Latencies summarises the broker requests of completed logins: each one
+// from sending it to the end of its answer, what a user waits for a page.
+// A login's latency under a closed loop of virtual users is mostly
+// queueing (users divided by throughput); a request's is what a user
+// feels.
+type Latencies struct {
+	Count              int
+	P50, P95, P99, Max time.Duration
+}
+
+func summarise(sorted []time.Duration) Latencies {
+	l := Latencies{Count: len(sorted), P50: percentile(sorted, .50), P95: percentile(sorted, .95), P99: percentile(sorted, .99)}
+	if len(sorted) > 0 {
+		l.Max = sorted[len(sorted)-1]
+	}
+	return l
 }
 
 // Report is the outcome of a run.
@@ -190,6 +209,7 @@ type Report struct {
 	Logins, Errors, Abandoned int
 	LoginsPerSecond           float64
 	P50, P95, P99, Max        time.Duration
+	Requests                  Latencies
 	PerFlow                   map[string]*FlowStats
 	ErrorKinds                map[string]int
 	ErrorExamples             []string
@@ -247,15 +267,19 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 	for _, t := range r.targets {
 		rep.Targets = append(rep.Targets, origin(t))
 	}
-	var all []time.Duration
+	var all, allRequests []time.Duration
 	for _, f := range r.opts.Flows {
-		var lat []time.Duration
+		var lat, req []time.Duration
 		fs := &FlowStats{}
 		for _, ws := range stats {
 			lat = append(lat, ws.latencies[f]...)
+			req = append(req, ws.requests[f]...)
 			fs.Errors += ws.failed[f]
 		}
 		slices.Sort(lat)
+		slices.Sort(req)
+		fs.Requests = summarise(req)
+		allRequests = append(allRequests, req...)
 		fs.Logins = len(lat)
 		fs.P50, fs.P95, fs.P99 = percentile(lat, .50), percentile(lat, .95), percentile(lat, .99)
 		if len(lat) > 0 {
@@ -278,6 +302,8 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 	}
 	slices.Sort(all)
 	rep.Logins = len(all)
+	slices.Sort(allRequests)
+	rep.Requests = summarise(allRequests)
 	rep.P50, rep.P95, rep.P99 = percentile(all, .50), percentile(all, .95), percentile(all, .99)
 	if len(all) > 0 {
 		rep.Max = all[len(all)-1]
@@ -332,6 +358,16 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
 }
 
+// formatRequests writes a line of broker request latencies.
+func formatRequests(w io.Writer, label string, l Latencies, logins int) {
+	per := 0.0
+	if logins > 0 {
+		per = float64(l.Count) / float64(logins)
+	}
+	fmt.Fprintf(w, "%s %d to the broker (%.1f per login), each p50 %s  p95 %s  p99 %s  max %s\n",
+		label, l.Count, per, ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))
+}
+
 // Format writes the report for people.
 func (rep *Report) Format(w io.Writer) {
 	fmt.Fprintf(w, "targets:      %s\n", strings.Join(rep.Targets, " "))
@@ -345,6 +381,13 @@ func (rep *Report) Format(w io.Writer) {
 			fs := rep.PerFlow[f]
 			fmt.Fprintf(w, "  %-5s       %d logins (%.1f/s), %d errors, p50 %s  p95 %s  p99 %s\n", f, fs.Logins,
 				float64(fs.Logins)/rep.Elapsed.Seconds(), fs.Errors, ms(fs.P50), ms(fs.P95), ms(fs.P99))
+		}
+	}
+	formatRequests(w, "requests:    ", rep.Requests, rep.Logins)
+	if len(rep.Flows) > 1 {
+		for _, f := range rep.Flows {
+			fs := rep.PerFlow[f]
+			formatRequests(w, fmt.Sprintf("  %-5s      ", f), fs.Requests, fs.Logins)
 		}
 	}
 	if rep.ServerCPU >= 0 {

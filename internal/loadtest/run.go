@@ -351,6 +351,7 @@ func (r *runner) login(ctx context.Context, v *vu, flow string, src *source) err
 // workerStats is what one virtual user measured.
 type workerStats struct {
 	latencies map[string][]time.Duration // by flow
+	requests  map[string][]time.Duration // broker requests of completed logins, by flow
 	errors    map[string]int             // by kind
 	examples  []string
 	failed    map[string]int // by flow
@@ -384,7 +385,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range r.opts.Concurrency {
-		ws := &workerStats{latencies: map[string][]time.Duration{}, errors: map[string]int{}, failed: map[string]int{}}
+		ws := &workerStats{latencies: map[string][]time.Duration{}, requests: map[string][]time.Duration{}, errors: map[string]int{}, failed: map[string]int{}}
 		stats[i] = ws
 		v := newVU(r, i)
 		wg.Add(1)
@@ -400,6 +401,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 				if !r.opts.KeepSession {
 					v.b.reset()
 				}
+				v.b.rt.answered = v.b.rt.answered[:0]
 				t0 := time.Now()
 				err := r.login(runCtx, v, flow, src)
 				d := time.Since(t0)
@@ -418,6 +420,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 				}
 				ok.Add(1)
 				ws.latencies[flow] = append(ws.latencies[flow], d)
+				ws.requests[flow] = append(ws.requests[flow], v.b.rt.answered...)
 			}
 		}()
 	}
