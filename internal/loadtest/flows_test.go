@@ -3,6 +3,7 @@ package loadtest
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -82,20 +83,25 @@ func TestVerifySAMLResponse(t *testing.T) {
 		requestID string // "" for f.req.id
 		now       time.Time
 		wantErr   string // "" for none
+		// crossCheckErr is wanted instead of wantErr when goxmldsig
+		// verifies too: "" for the same.
+		crossCheckErr string
 	}{
-		{"valid", valid, "", time.Now(), ""},
-		{"another request", valid, "_req2", time.Now(), "InResponseTo"},
-		{"signed by a key not in the metadata", f.response(t, f.other, f.req, f.uid), "", time.Now(), "signature does not verify"},
-		{"KeyInfo naming a certificate not in the metadata", tamper(f.broker.certB64, f.other.certB64), "", time.Now(), "signature does not verify"},
-		{"KeyInfo naming the broker's certificate, another key's signature", otherWithBrokerCert, "", time.Now(), "signature does not verify"},
-		{"KeyInfo with line breaks", tamper(f.broker.certB64, f.broker.certB64[:64]+"\n"+f.broker.certB64[64:]), "", time.Now(), ""},
-		{"without KeyInfo", tamper(raw2KeyInfo(t, raw), ""), "", time.Now(), "signature does not verify"}, // two certificates: which one?
-		{"changed attribute", tamper("Aaltonen", "Aaltonem"), "", time.Now(), "signature does not verify"},
-		{"another destination", withReq(func(r *authnRequest) { r.acs += "x" }), "", time.Now(), "Destination or InResponseTo"},
-		{"another audience", withReq(func(r *authnRequest) { r.issuer += "x" }), "", time.Now(), "audience"},
-		{"no uid", f.response(t, f.broker, f.req, f.uid[:2]), "", time.Now(), "uid"},
-		{"expired", valid, "", time.Now().Add(6 * time.Minute), "expired"},
-		{"not base64", "%%%", "", time.Now(), "not base64"},
+		{"valid", valid, "", time.Now(), "", ""},
+		{"another request", valid, "_req2", time.Now(), "InResponseTo", ""},
+		{"signed by a key not in the metadata", f.response(t, f.other, f.req, f.uid), "", time.Now(), "signature does not verify", ""},
+		{"KeyInfo naming a certificate not in the metadata", tamper(f.broker.certB64, f.other.certB64), "", time.Now(), "signature does not verify", ""},
+		{"KeyInfo naming the broker's certificate, another key's signature", otherWithBrokerCert, "", time.Now(), "signature does not verify", ""},
+		{"KeyInfo with line breaks", tamper(f.broker.certB64, f.broker.certB64[:64]+"\n"+f.broker.certB64[64:]), "", time.Now(), "", ""},
+		// Two certificates and no KeyInfo: the broker's verifier tries each,
+		// as for an upstream IdP; goxmldsig refuses to choose.
+		{"without KeyInfo", tamper(raw2KeyInfo(t, raw), ""), "", time.Now(), "", "refused by goxmldsig"},
+		{"changed attribute", tamper("Aaltonen", "Aaltonem"), "", time.Now(), "signature does not verify", ""},
+		{"another destination", withReq(func(r *authnRequest) { r.acs += "x" }), "", time.Now(), "Destination or InResponseTo", ""},
+		{"another audience", withReq(func(r *authnRequest) { r.issuer += "x" }), "", time.Now(), "audience", ""},
+		{"no uid", f.response(t, f.broker, f.req, f.uid[:2]), "", time.Now(), "uid", ""},
+		{"expired", valid, "", time.Now().Add(6 * time.Minute), "expired", ""},
+		{"not base64", "%%%", "", time.Now(), "not base64", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,12 +109,18 @@ func TestVerifySAMLResponse(t *testing.T) {
 			if requestID == "" {
 				requestID = f.req.id
 			}
-			err := f.r.verifySAMLResponse(tc.b64, requestID, tc.now)
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Fatalf("error %v, want one with %q", err, tc.wantErr)
+			for _, crossCheck := range []bool{false, true} {
+				err := f.r.verifySAMLResponse(tc.b64, requestID, tc.now, crossCheck)
+				wantErr := tc.wantErr
+				if crossCheck && tc.crossCheckErr != "" {
+					wantErr = tc.crossCheckErr
+				}
+				switch {
+				case wantErr == "" && err != nil:
+					t.Fatalf("cross-check %v: unexpected error: %v", crossCheck, err)
+				case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+					t.Fatalf("cross-check %v: error %v, want one with %q", crossCheck, err, wantErr)
+				}
 			}
 		})
 	}
@@ -116,8 +128,10 @@ func TestVerifySAMLResponse(t *testing.T) {
 	// KeyInfo is checked against it, as goxmldsig does.
 	single := *f
 	single.r = &runner{sp: f.r.sp, idp: newSAMLIdPInfo(f.r.idp.entityID, f.r.idp.sso, []*x509.Certificate{f.broker.kp.cert})}
-	if err := single.r.verifySAMLResponse(tamper(raw2KeyInfo(t, raw), ""), f.req.id, time.Now()); err != nil {
-		t.Errorf("single certificate, no KeyInfo: %v", err)
+	for _, crossCheck := range []bool{false, true} {
+		if err := single.r.verifySAMLResponse(tamper(raw2KeyInfo(t, raw), ""), f.req.id, time.Now(), crossCheck); err != nil {
+			t.Errorf("single certificate, no KeyInfo, cross-check %v: %v", crossCheck, err)
+		}
 	}
 }
 
@@ -132,13 +146,19 @@ func raw2KeyInfo(t *testing.T, raw []byte) string {
 	return s[i : j+len("</ds:KeyInfo>")]
 }
 
+// BenchmarkVerifySAMLResponse measures the tool's check of a Response with
+// the broker's verifier alone and with goxmldsig's cross-check as well.
 func BenchmarkVerifySAMLResponse(b *testing.B) {
 	f := newSAMLFixture(b)
 	resp := f.response(b, f.broker, f.req, f.uid)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := f.r.verifySAMLResponse(resp, f.req.id, time.Now()); err != nil {
-			b.Fatal(err)
-		}
+	for _, crossCheck := range []bool{false, true} {
+		b.Run(fmt.Sprintf("crossCheck=%v", crossCheck), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.r.verifySAMLResponse(resp, f.req.id, time.Now(), crossCheck); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -38,6 +38,8 @@ type runner struct {
 	oidcOP  *oidcOP
 	reg     registration
 	sources map[string]*source
+
+	samlVerified atomic.Uint64 // SAML Responses verified, for the cross-check
 }
 
 func (r *runner) usesFlow(f string) bool {

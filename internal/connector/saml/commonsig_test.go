@@ -470,3 +470,68 @@ func TestCommonShapeOfRealIdPs(t *testing.T) {
 		})
 	}
 }
+
+// VerifyEnveloped, the load tool's check of the broker's Responses, applies
+// the connector's rules: one Signature, no SHA-1, the reference profile, a
+// valid signature by one of the certificates; it leaves its input alone.
+func TestVerifyEnveloped(t *testing.T) {
+	idp := newTestIdP(t)
+	a := testAssertion(t, idp)
+	other := newTestKey(t, 3, "other", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	now := time.Now()
+	shapes := sigShapes()
+	shape := func(name string) sigShape {
+		for _, s := range shapes {
+			if s.name == name {
+				return s
+			}
+		}
+		t.Fatalf("no shape %q", name)
+		return sigShape{}
+	}
+	signed := signShaped(t, a, idp.key.key, shape("entra-adfs"))
+	tampered := signed.Copy()
+	tampered.FindElement("./Subject/NameID").SetText("admin")
+	twice := signed.Copy()
+	twice.AddChild(childElem(signed, nsDSig, "Signature").Copy())
+	wrongRef := signed.Copy()
+	wrongRef.CreateAttr("ID", "_another")
+	unsigned := signed.Copy()
+	unsigned.RemoveChild(childElem(unsigned, nsDSig, "Signature"))
+	mine := []*x509.Certificate{idp.key.cert}
+	cases := []struct {
+		name    string
+		el      *etree.Element
+		certs   []*x509.Certificate
+		wantErr bool
+	}{
+		{"common shape", signed, mine, false},
+		{"uncommon shape, by goxmldsig", signShaped(t, a, idp.key.key, shape("inclusive-c14n")), mine, false},
+		{"second certificate", signed, []*x509.Certificate{other.cert, idp.key.cert}, false},
+		{"tampered", tampered, mine, true},
+		{"wrong certificate", signed, []*x509.Certificate{other.cert}, true},
+		{"no certificate", signed, nil, true},
+		{"unsigned", unsigned, mine, true},
+		{"two signatures", twice, mine, true},
+		{"SHA-1", signShaped(t, a, idp.key.key, shape("rsa-sha1")), mine, true},
+		{"reference to another ID", wrongRef, mine, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := serializeCanonical(t, tc.el)
+			got, err := VerifyEnveloped(tc.el, tc.certs, now)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error %v", err, tc.wantErr)
+			}
+			if !bytes.Equal(serializeCanonical(t, tc.el), before) {
+				t.Error("VerifyEnveloped changed its input")
+			}
+			if err != nil {
+				return
+			}
+			if childElem(got, nsDSig, "Signature") != nil || attr(got, "ID") != attr(tc.el, "ID") {
+				t.Errorf("returned element is not the signed one without its Signature:\n%s", serializeCanonical(t, got))
+			}
+		})
+	}
+}

@@ -616,17 +616,43 @@ func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.
 		}
 		certs = valid
 	}
+	signed, err := verifyDetached(el, certs, now)
+	if err != nil {
+		return nil, false, err
+	}
+	return signed, true, nil
+}
+
+// VerifyEnveloped verifies the enveloped signature of el, which must have
+// exactly one, with the first of certs that made it, as the connector
+// verifies an IdP's: no SHA-1, the SAML reference profile, the common
+// shape on the tree and any other by goxmldsig. It returns el as the
+// signature covers it (a copy without the Signature); el is unchanged.
+// The load tool checks the broker's own Responses with it.
+func VerifyEnveloped(el *etree.Element, certs []*x509.Certificate, now time.Time) (*etree.Element, error) {
+	sigs := childElems(el, nsDSig, "Signature")
+	if len(sigs) != 1 {
+		return nil, fmt.Errorf("%d Signatures", len(sigs))
+	}
+	if err := checkNotSHA1(sigs[0]); err != nil {
+		return nil, err
+	}
+	if err := checkReference(el, sigs[0]); err != nil {
+		return nil, err
+	}
+	return verifyDetached(el, certs, now)
+}
+
+// verifyDetached verifies el's one Signature, already checked against
+// the profile, on a detached copy of el without the KeyInfo.
+func verifyDetached(el *etree.Element, certs []*x509.Certificate, now time.Time) (*etree.Element, error) {
 	cp := detach(el)
 	cpSig := childElem(cp, nsDSig, "Signature")
 	for _, ki := range childElems(cpSig, nsDSig, "KeyInfo") {
 		cpSig.RemoveChild(ki)
 	}
 	if common, ok := parseCommonSignature(cpSig); ok {
-		signed, err := common.verify(cp, cpSig, certs, now)
-		if err != nil {
-			return nil, false, err
-		}
-		return signed, true, nil
+		return common.verify(cp, cpSig, certs, now)
 	}
 	firstErr := errors.New("no signing certificate")
 	for i, cert := range certs {
@@ -635,13 +661,13 @@ func (c *Connector) verifySignature(el *etree.Element, m *idpMetadata, now time.
 		vc.Clock = dsig.NewFakeClockAt(now)
 		signed, err := vc.Validate(cp)
 		if err == nil {
-			return signed, true, nil
+			return signed, nil
 		}
 		if i == 0 {
 			firstErr = err
 		}
 	}
-	return nil, false, firstErr
+	return nil, firstErr
 }
 
 // signingCandidates returns the IdP signing certificates that may have
