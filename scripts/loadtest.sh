@@ -14,6 +14,8 @@
 #                                               # two instances on one PostgreSQL
 #   SERVER_PROCS=1 ...                          # GOMAXPROCS of each instance
 #   RSA_KEYS=1 scripts/loadtest.sh              # the tool's SAML service and IdP sign with RSA
+#   RATE=400 FLOWS=oidc SOURCES=test scripts/loadtest.sh
+#                                               # open loop: 400 logins started per second
 #
 # The binary is built with GOEXPERIMENT=boringcrypto where cgo and a C
 # compiler are available (CRYPTO=auto, the default), as docs/operations.md
@@ -30,6 +32,7 @@ FLOWS=${FLOWS:-"oidc saml"}
 SOURCES=${SOURCES:-"test saml-upstream oidc-upstream"}
 PORT=${PORT:-18080}
 INSTANCES=${INSTANCES:-1}
+RATE=${RATE:-0}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mpassid-loadtest.XXXXXX")}
 
 cd "$(dirname "$0")/.."
@@ -132,10 +135,10 @@ status=0
 for flow in $FLOWS; do
 	for source in $SOURCES; do
 		echo
-		echo "== flow $flow, source $source: $CONCURRENCY virtual users for $DURATION"
+		echo "== flow $flow, source $source: $CONCURRENCY virtual users for $DURATION$([ "$RATE" != 0 ] && echo ", $RATE logins started per second")"
 		# shellcheck disable=SC2086 # word splitting of the flag lists is meant
 		"$WORK/mpassid" loadtest $TARGETS --data-dir "$WORK/data" \
-			--flow "$flow" --source "$source" -c "$CONCURRENCY" --duration "$DURATION" \
+			--flow "$flow" --source "$source" -c "$CONCURRENCY" --rate "$RATE" --duration "$DURATION" \
 			$PIDS $PG_ARGS $KEY_ARGS 2>&1 || status=1
 	done
 done

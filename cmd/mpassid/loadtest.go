@@ -49,6 +49,7 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 	sources := fs.String("source", loadtest.SourceTest, "identity source(s), comma-separated, in turn: test, saml-upstream, oidc-upstream")
 	concurrency := fs.Int("c", 16, "virtual users (concurrent logins)")
 	fs.IntVar(concurrency, "concurrency", 16, "same as -c")
+	rate := fs.Float64("rate", 0, "start logins at this many per second, whether or not earlier ones have ended (an open loop; -c bounds the logins in flight); 0: each virtual user starts its next login when the last ends")
 	duration := fs.Duration("duration", 20*time.Second, "how long to run (0: until --count)")
 	count := fs.Int("count", 0, "stop after this many logins (0: until --duration)")
 	noHint := fs.Bool("no-hint", false, "do not name the source in the request (acr_values / RequestedAuthnContext): go through the selection page")
@@ -69,7 +70,7 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 	}
 	opts := loadtest.Options{
 		Targets: targets, PublicURL: *publicURL, AllowRemote: *allowRemote,
-		Concurrency: *concurrency, Duration: *duration, Count: *count,
+		Concurrency: *concurrency, Rate: *rate, Duration: *duration, Count: *count,
 		NoHint: *noHint, KeepSession: *keepSession, RSAKeys: *rsaKeys, TestSourceFlow: *testFlow, TestUser: *testUser,
 		AdminToken: *adminToken, Organisation: *org, Keep: *keep, PostgresDSN: *pgDSN,
 		RequestTimeout: *timeout, ReadyTimeout: *readyTimeout,
@@ -96,6 +97,9 @@ addresses only, unless --allow-remote says the operator owns the targets.`)
 	}
 	if *duration <= 0 && *count <= 0 {
 		return usageError{errors.New("give --duration or --count: every run must stop by itself")}
+	}
+	if !(*rate >= 0 && *rate <= 1e6) {
+		return usageError{errors.New("--rate: 0 to 1000000 logins per second")}
 	}
 	if opts.AdminToken == "" {
 		b, err := os.ReadFile(filepath.Join(*dataDir, "demo-admin-token"))

@@ -121,6 +121,31 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			}
 		})
 	}
+	// In an open loop logins start at the rate, not when others end: none
+	// starts before it is due, so the run lasts at least count-1 intervals.
+	t.Run("open loop", func(t *testing.T) {
+		const count, rate = 12, 40.0
+		rep, err := Run(context.Background(), Options{
+			Targets: []string{base}, Flows: []string{FlowOIDC, FlowSAML}, Sources: []string{SourceTest},
+			Concurrency: 4, Rate: rate, Count: count, Duration: time.Minute,
+			AdminToken: a.Demo().AdminToken, ReadyTimeout: 20 * time.Second,
+		}, nil)
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		var out strings.Builder
+		rep.Format(&out)
+		t.Log("\n" + out.String())
+		if rep.Errors != 0 || rep.Logins != count {
+			t.Errorf("want %d logins and no errors, got %d logins, %d errors: %v", count, rep.Logins, rep.Errors, rep.ErrorKinds)
+		}
+		if least := time.Duration(float64(count-1) / rate * float64(time.Second)); rep.Elapsed < least {
+			t.Errorf("run took %v: logins started before they were due (at least %v)", rep.Elapsed, least)
+		}
+		if !strings.Contains(out.String(), "open loop:") {
+			t.Error("the report does not say the run was an open loop")
+		}
+	})
 	// Everything the tool registered is inactive again.
 	active, _, err := a.Store().ListIntegrations(context.Background(), store.IntegrationFilter{Status: model.StatusActive})
 	if err != nil {

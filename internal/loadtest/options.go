@@ -51,6 +51,12 @@ type Options struct {
 	Sources []string
 	// Concurrency is the number of virtual users.
 	Concurrency int
+	// Rate, when positive, starts logins at that many per second (an open
+	// loop: arrivals do not wait for answers, as pupils do not) instead of
+	// each virtual user starting its next login when the last ended. A
+	// login's latency is then counted from when it was due, so a login
+	// that waited for a free virtual user counts its wait.
+	Rate float64
 	// Duration bounds the run; Count, when positive, stops it after that
 	// many logins (whichever comes first). One of them must be set.
 	Duration time.Duration
@@ -188,6 +194,9 @@ func (o *Options) validate() error {
 	}
 	if o.Duration <= 0 && o.Count <= 0 {
 		return errors.New("give a duration or a count: every run must stop by itself")
+	}
+	if !(o.Rate >= 0 && o.Rate <= 1e6) { // also NaN
+		return fmt.Errorf("rate %v: must be 0 (closed loop) to 1000000 logins/s", o.Rate)
 	}
 	if o.Duration < 0 || o.Count < 0 {
 		return errors.New("duration and count must not be negative")

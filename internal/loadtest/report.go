@@ -203,6 +203,7 @@ type Report struct {
 	Flows       []string
 	Sources     []string
 	Concurrency int
+	Rate        float64 // logins started per second in an open loop; 0: closed loop
 	Elapsed     time.Duration
 	// Logins completed and verified; Errors failed; Abandoned were cut off
 	// by the end of the run (not counted as either).
@@ -234,6 +235,10 @@ type Report struct {
 	Signature, SignatureBefore, SignatureAfter time.Duration
 }
 
+// keptUp is the share of an open loop's rate below which the report says
+// the run fell behind.
+const keptUp = 0.95
+
 // unsteadyMachine is how far the signature's cost may move between the
 // measurements before and after a run before the report warns that the
 // machine's speed changed during it.
@@ -260,7 +265,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, after *snapshot) *Report {
 	rep := &Report{
-		Flows: r.opts.Flows, Sources: r.opts.Sources, Concurrency: r.opts.Concurrency, Elapsed: elapsed,
+		Flows: r.opts.Flows, Sources: r.opts.Sources, Concurrency: r.opts.Concurrency, Rate: r.opts.Rate, Elapsed: elapsed,
 		PerFlow: map[string]*FlowStats{}, ErrorKinds: map[string]int{}, ServerCPU: -1, DBWrites: -1,
 		ServerPeakRSS: map[int]int64{},
 	}
@@ -375,6 +380,12 @@ func (rep *Report) Format(w io.Writer) {
 		strings.Join(rep.Flows, ","), strings.Join(rep.Sources, ","), rep.Concurrency, rep.Elapsed.Seconds())
 	fmt.Fprintf(w, "logins:       %d completed and verified, %d errors, %d cut off at the end\n", rep.Logins, rep.Errors, rep.Abandoned)
 	fmt.Fprintf(w, "throughput:   %.1f logins/s\n", rep.LoginsPerSecond)
+	if rep.Rate > 0 {
+		fmt.Fprintf(w, "open loop:    logins started at %.1f/s; latency counts from when each was due\n", rep.Rate)
+		if rep.LoginsPerSecond < keptUp*rep.Rate {
+			fmt.Fprintf(w, "warning:      the logins completed fell behind the rate: the broker (or the tool, or -c virtual users) could not keep up, so latency grew with the backlog\n")
+		}
+	}
 	fmt.Fprintf(w, "latency:      p50 %s  p95 %s  p99 %s  max %s\n", ms(rep.P50), ms(rep.P95), ms(rep.P99), ms(rep.Max))
 	if len(rep.Flows) > 1 {
 		for _, f := range rep.Flows {

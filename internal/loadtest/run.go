@@ -342,6 +342,22 @@ func sleepUntil(ctx context.Context, deadline time.Time, d time.Duration) error 
 	}
 }
 
+// waitUntil waits until t, or reports false if ctx ends first.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
 // login runs one login of the flow.
 func (r *runner) login(ctx context.Context, v *vu, flow string, src *source) error {
 	if flow == FlowSAML {
@@ -398,6 +414,15 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 				if r.opts.Count > 0 && n > int64(r.opts.Count) {
 					return
 				}
+				// In an open loop the n-th login is due at a fixed time;
+				// its latency counts from then, waiting included.
+				var due time.Time
+				if r.opts.Rate > 0 {
+					due = start.Add(time.Duration(float64(n-1) / r.opts.Rate * float64(time.Second)))
+					if !waitUntil(runCtx, due) {
+						return // the run ended before it was due
+					}
+				}
 				flow := r.opts.Flows[(n-1)%int64(len(r.opts.Flows))]
 				src := r.sources[r.opts.Sources[((n-1)/int64(len(r.opts.Flows)))%int64(len(r.opts.Sources))]]
 				if !r.opts.KeepSession {
@@ -405,6 +430,9 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 				}
 				v.b.rt.answered = v.b.rt.answered[:0]
 				t0 := time.Now()
+				if !due.IsZero() {
+					t0 = due
+				}
 				err := r.login(runCtx, v, flow, src)
 				d := time.Since(t0)
 				if err != nil && runCtx.Err() != nil {
