@@ -45,6 +45,14 @@ func TestServerProfile(t *testing.T) {
 		}
 		c = n
 	}
+	var rate float64 // LOADTEST_RATE: an open loop at that many logins/s
+	if s := os.Getenv("LOADTEST_RATE"); s != "" {
+		r, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rate = r
+	}
 	cases := strings.Fields(os.Getenv("LOADTEST_CASES"))
 	if len(cases) == 0 {
 		cases = []string{"oidc/test", "saml/test", "oidc/oidc-upstream", "saml/saml-upstream"}
@@ -75,7 +83,7 @@ func TestServerProfile(t *testing.T) {
 				defer pprof.StopCPUProfile()
 				rep, err = Run(ctx, Options{
 					Targets: []string{base}, Flows: []string{flow}, Sources: []string{src},
-					Concurrency: c, Duration: duration, AdminToken: a.Demo().AdminToken,
+					Concurrency: c, Rate: rate, Duration: duration, AdminToken: a.Demo().AdminToken,
 					CommitCounter: wt.WriteTransactions, PIDs: []int{os.Getpid()},
 				}, nil)
 			})
