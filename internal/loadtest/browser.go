@@ -36,7 +36,29 @@ type router struct {
 	// answered holds how long each broker request took, from sending it
 	// to the end of its answer's body: what a pupil waits for each page.
 	// One virtual user's requests run one at a time, so no lock.
-	answered []time.Duration
+	answered []answer
+}
+
+// answer is one broker request's latency and its endpoint.
+type answer struct {
+	endpoint string
+	took     time.Duration
+}
+
+// endpoint names a request's path for the report: the method and the
+// path with its numeric segments (integration ids) as {id}, so that every
+// source's callback is one endpoint.
+func endpoint(method, path string) string {
+	if !strings.ContainsAny(path, "0123456789") {
+		return method + " " + path
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if s != "" && strings.Trim(s, "0123456789") == "" {
+			segs[i] = "{id}"
+		}
+	}
+	return method + " " + strings.Join(segs, "/")
 }
 
 func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
@@ -66,7 +88,7 @@ func (rt *router) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &timedBody{ReadCloser: resp.Body, start: start, rt: rt}
+	resp.Body = &timedBody{ReadCloser: resp.Body, start: start, rt: rt, endpoint: endpoint(req.Method, req.URL.Path)}
 	return resp, nil
 }
 
@@ -75,9 +97,14 @@ func (rt *router) RoundTrip(req *http.Request) (*http.Response, error) {
 // read (a reset connection, the end of the run) records nothing.
 type timedBody struct {
 	io.ReadCloser
-	start time.Time
-	rt    *router
-	done  bool
+	start    time.Time
+	rt       *router
+	endpoint string
+	done     bool
+}
+
+func (b *timedBody) record() {
+	b.rt.answered = append(b.rt.answered, answer{b.endpoint, time.Since(b.start)})
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {
@@ -85,7 +112,7 @@ func (b *timedBody) Read(p []byte) (int, error) {
 	if err != nil && !b.done {
 		b.done = true
 		if err == io.EOF {
-			b.rt.answered = append(b.rt.answered, time.Since(b.start))
+			b.record()
 		}
 	}
 	return n, err
@@ -94,7 +121,7 @@ func (b *timedBody) Read(p []byte) (int, error) {
 func (b *timedBody) Close() error {
 	if !b.done {
 		b.done = true
-		b.rt.answered = append(b.rt.answered, time.Since(b.start))
+		b.record()
 	}
 	return b.ReadCloser.Close()
 }

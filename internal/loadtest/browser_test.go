@@ -77,3 +77,20 @@ func TestTimedBodyRecordsOnce(t *testing.T) {
 		})
 	}
 }
+
+// Endpoints are named by method and path, integration ids folded, and
+// nothing else changed.
+func TestEndpoint(t *testing.T) {
+	cases := []struct{ method, path, want string }{
+		{"GET", "/idp/profile/oidc/authorize", "GET /idp/profile/oidc/authorize"},
+		{"POST", "/login/callback/4", "POST /login/callback/{id}"},
+		{"POST", "/login/callback/4001/", "POST /login/callback/{id}/"},
+		{"GET", "/idp/profile/SAML2/Redirect/SSO", "GET /idp/profile/SAML2/Redirect/SSO"},
+		{"GET", "/", "GET /"},
+	}
+	for _, tc := range cases {
+		if got := endpoint(tc.method, tc.path); got != tc.want {
+			t.Errorf("endpoint(%q, %q) = %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
+}

@@ -119,6 +119,16 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			if r := rep.Requests; r.Count != tc.requests || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max {
 				t.Errorf("broker requests %+v, want %d of them with ordered percentiles", r, tc.requests)
 			}
+			n := 0
+			for e, l := range rep.PerEndpoint {
+				n += l.Count
+				if !strings.HasPrefix(e, "GET /") && !strings.HasPrefix(e, "POST /") {
+					t.Errorf("endpoint %q", e)
+				}
+			}
+			if n != tc.requests {
+				t.Errorf("the endpoints count %d requests, want %d", n, tc.requests)
+			}
 		})
 	}
 	// In an open loop logins start at the rate, not when others end: none

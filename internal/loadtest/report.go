@@ -211,6 +211,7 @@ type Report struct {
 	LoginsPerSecond           float64
 	P50, P95, P99, Max        time.Duration
 	Requests                  Latencies
+	PerEndpoint               map[string]Latencies // "GET /path", ids as {id}
 	PerFlow                   map[string]*FlowStats
 	ErrorKinds                map[string]int
 	ErrorExamples             []string
@@ -266,7 +267,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, after *snapshot) *Report {
 	rep := &Report{
 		Flows: r.opts.Flows, Sources: r.opts.Sources, Concurrency: r.opts.Concurrency, Rate: r.opts.Rate, Elapsed: elapsed,
-		PerFlow: map[string]*FlowStats{}, ErrorKinds: map[string]int{}, ServerCPU: -1, DBWrites: -1,
+		PerFlow: map[string]*FlowStats{}, PerEndpoint: map[string]Latencies{}, ErrorKinds: map[string]int{}, ServerCPU: -1, DBWrites: -1,
 		ServerPeakRSS: map[int]int64{},
 	}
 	for _, t := range r.targets {
@@ -309,6 +310,16 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 	rep.Logins = len(all)
 	slices.Sort(allRequests)
 	rep.Requests = summarise(allRequests)
+	byEndpoint := map[string][]time.Duration{}
+	for _, ws := range stats {
+		for e, d := range ws.endpoints {
+			byEndpoint[e] = append(byEndpoint[e], d...)
+		}
+	}
+	for e, d := range byEndpoint {
+		slices.Sort(d)
+		rep.PerEndpoint[e] = summarise(d)
+	}
 	rep.P50, rep.P95, rep.P99 = percentile(all, .50), percentile(all, .95), percentile(all, .99)
 	if len(all) > 0 {
 		rep.Max = all[len(all)-1]
@@ -400,6 +411,15 @@ func (rep *Report) Format(w io.Writer) {
 			fs := rep.PerFlow[f]
 			formatRequests(w, fmt.Sprintf("  %-5s      ", f), fs.Requests, fs.Logins)
 		}
+	}
+	endpoints := make([]string, 0, len(rep.PerEndpoint))
+	for e := range rep.PerEndpoint {
+		endpoints = append(endpoints, e)
+	}
+	slices.Sort(endpoints)
+	for _, e := range endpoints {
+		l := rep.PerEndpoint[e]
+		fmt.Fprintf(w, "  %6d  p50 %9s  p99 %9s  %s\n", l.Count, ms(l.P50), ms(l.P99), e)
 	}
 	if rep.ServerCPU >= 0 {
 		fmt.Fprintf(w, "server CPU:   %.2f s, %s per login\n", rep.ServerCPU.Seconds(), ms(rep.ServerCPUPerLogin))

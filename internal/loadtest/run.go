@@ -370,6 +370,7 @@ func (r *runner) login(ctx context.Context, v *vu, flow string, src *source) err
 type workerStats struct {
 	latencies map[string][]time.Duration // by flow
 	requests  map[string][]time.Duration // broker requests of completed logins, by flow
+	endpoints map[string][]time.Duration // the same by endpoint
 	errors    map[string]int             // by kind
 	examples  []string
 	failed    map[string]int // by flow
@@ -403,7 +404,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range r.opts.Concurrency {
-		ws := &workerStats{latencies: map[string][]time.Duration{}, requests: map[string][]time.Duration{}, errors: map[string]int{}, failed: map[string]int{}}
+		ws := &workerStats{latencies: map[string][]time.Duration{}, requests: map[string][]time.Duration{}, endpoints: map[string][]time.Duration{}, errors: map[string]int{}, failed: map[string]int{}}
 		stats[i] = ws
 		v := newVU(r, i)
 		wg.Add(1)
@@ -450,7 +451,10 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 				}
 				ok.Add(1)
 				ws.latencies[flow] = append(ws.latencies[flow], d)
-				ws.requests[flow] = append(ws.requests[flow], v.b.rt.answered...)
+				for _, a := range v.b.rt.answered {
+					ws.requests[flow] = append(ws.requests[flow], a.took)
+					ws.endpoints[a.endpoint] = append(ws.endpoints[a.endpoint], a.took)
+				}
 			}
 		}()
 	}
