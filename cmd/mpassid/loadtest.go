@@ -25,10 +25,11 @@ func (l *listFlag) Set(s string) error {
 }
 
 func runLoadtest(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "loadtest", "[--target URL]... [--flow oidc|saml|both] [--source test|saml-upstream|oidc-upstream] [-c N] [--duration D | --count N] [--pid PID]...", `
+	fs := newFlagSet(env, "loadtest", "[--target URL]... [--flow oidc|saml|both] [--source test|saml-upstream|oidc-upstream] [-c N] [--rate R] [--duration D | --count N] [--pid PID]...", `
 Drives complete brokered logins over HTTP against running broker instances
 ('mpassid dev', or several 'mpassid serve' on one database) and reports
-logins/s, latency p50/p95/p99, errors by kind, and, for servers on this
+logins/s, latency p50/p95/p99 of logins and of each request to the broker
+(overall and per endpoint), errors by kind, and, for servers on this
 machine (--pid), their CPU time per login and peak memory; database writes
 per login with --pg-dsn (PostgreSQL). The tool plays the browser, the
 service (an OIDC client with PKCE, or a SAML SP with its own signing key)

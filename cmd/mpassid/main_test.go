@@ -61,6 +61,9 @@ func TestUsageAndHelp(t *testing.T) {
 		{[]string{"version", "extra"}, exitUsage, "", "unexpected arguments: extra"},
 		{[]string{"version"}, exitOK, "mpassid ", ""},
 		{[]string{"dev", "--port", "70000"}, exitUsage, "", "--port"},
+		{[]string{"loadtest", "--help"}, exitOK, "[--rate R]", ""},
+		{[]string{"loadtest", "--rate", "-5", "--admin-token", "t"}, exitUsage, "", "--rate"},
+		{[]string{"loadtest", "--duration", "0", "--admin-token", "t"}, exitUsage, "", "--duration or --count"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
