@@ -179,20 +179,22 @@ type FlowStats struct {
 	Requests       Latencies
 }
 
-// Latencies summarises the broker requests of completed logins: each one
-// from sending it to the end of its answer, what a user waits for a page.
-// A login's latency under a closed loop of virtual users is mostly
-// queueing (users divided by throughput); a request's is what a user
-// feels.
+// Latencies summarises a set of latencies; in reports, those of the broker
+// requests of completed logins, each from sending it to the end of its
+// answer, what a user waits for a page. A login's latency under a closed
+// loop of virtual users is mostly queueing (users divided by throughput);
+// a request's is what a user feels.
 type Latencies struct {
 	Count              int
 	P50, P95, P99, Max time.Duration
 }
 
-func summarise(sorted []time.Duration) Latencies {
-	l := Latencies{Count: len(sorted), P50: percentile(sorted, .50), P95: percentile(sorted, .95), P99: percentile(sorted, .99)}
-	if len(sorted) > 0 {
-		l.Max = sorted[len(sorted)-1]
+// summarise sorts d in place and summarises it.
+func summarise(d []time.Duration) Latencies {
+	slices.Sort(d)
+	l := Latencies{Count: len(d), P50: percentile(d, .50), P95: percentile(d, .95), P99: percentile(d, .99)}
+	if len(d) > 0 {
+		l.Max = d[len(d)-1]
 	}
 	return l
 }
@@ -282,15 +284,10 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 			req = append(req, ws.requests[f]...)
 			fs.Errors += ws.failed[f]
 		}
-		slices.Sort(lat)
-		slices.Sort(req)
 		fs.Requests = summarise(req)
 		allRequests = append(allRequests, req...)
-		fs.Logins = len(lat)
-		fs.P50, fs.P95, fs.P99 = percentile(lat, .50), percentile(lat, .95), percentile(lat, .99)
-		if len(lat) > 0 {
-			fs.Max = lat[len(lat)-1]
-		}
+		l := summarise(lat)
+		fs.Logins, fs.P50, fs.P95, fs.P99, fs.Max = l.Count, l.P50, l.P95, l.P99, l.Max
 		rep.PerFlow[f] = fs
 		all = append(all, lat...)
 	}
@@ -306,9 +303,7 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 			}
 		}
 	}
-	slices.Sort(all)
 	rep.Logins = len(all)
-	slices.Sort(allRequests)
 	rep.Requests = summarise(allRequests)
 	byEndpoint := map[string][]time.Duration{}
 	for _, ws := range stats {
@@ -317,13 +312,10 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 		}
 	}
 	for e, d := range byEndpoint {
-		slices.Sort(d)
 		rep.PerEndpoint[e] = summarise(d)
 	}
-	rep.P50, rep.P95, rep.P99 = percentile(all, .50), percentile(all, .95), percentile(all, .99)
-	if len(all) > 0 {
-		rep.Max = all[len(all)-1]
-	}
+	l := summarise(all)
+	rep.P50, rep.P95, rep.P99, rep.Max = l.P50, l.P95, l.P99, l.Max
 	rep.LoginsPerSecond = float64(rep.Logins) / elapsed.Seconds()
 	per := func(d time.Duration) time.Duration {
 		if rep.Logins == 0 {
