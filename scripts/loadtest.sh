@@ -16,6 +16,8 @@
 #   RSA_KEYS=1 scripts/loadtest.sh              # the tool's SAML service and IdP sign with RSA
 #   RATE=400 FLOWS=oidc SOURCES=test scripts/loadtest.sh
 #                                               # open loop: 400 logins started per second
+#   REPEAT=3 scripts/loadtest.sh                # every flow and source three times in turn:
+#                                               # on a machine whose speed moves, compare runs
 #
 # The binary is built with GOEXPERIMENT=boringcrypto where cgo and a C
 # compiler are available (CRYPTO=auto, the default), as docs/operations.md
@@ -33,6 +35,7 @@ SOURCES=${SOURCES:-"test saml-upstream oidc-upstream"}
 PORT=${PORT:-18080}
 INSTANCES=${INSTANCES:-1}
 RATE=${RATE:-0}
+REPEAT=${REPEAT:-1}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mpassid-loadtest.XXXXXX")}
 
 cd "$(dirname "$0")/.."
@@ -132,14 +135,18 @@ echo "binary: $("$WORK/mpassid" version)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB; go $(go env GOVERSION)"
 echo "instances: $INSTANCES, $([ -n "$PG_ARGS" ] && echo "PostgreSQL" || echo "embedded SQLite")$([ "$INSTANCES" = 2 ] && echo ", round-robin")"
 status=0
-for flow in $FLOWS; do
-	for source in $SOURCES; do
-		echo
-		echo "== flow $flow, source $source: $CONCURRENCY virtual users for $DURATION$([ "$RATE" != 0 ] && echo ", $RATE logins started per second")"
-		# shellcheck disable=SC2086 # word splitting of the flag lists is meant
-		"$WORK/mpassid" loadtest $TARGETS --data-dir "$WORK/data" \
-			--flow "$flow" --source "$source" -c "$CONCURRENCY" --rate "$RATE" --duration "$DURATION" \
-			$PIDS $PG_ARGS $KEY_ARGS 2>&1 || status=1
+round=1
+while [ "$round" -le "$REPEAT" ]; do
+	for flow in $FLOWS; do
+		for source in $SOURCES; do
+			echo
+			echo "== $([ "$REPEAT" != 1 ] && echo "round $round of $REPEAT, ")flow $flow, source $source: $CONCURRENCY virtual users for $DURATION$([ "$RATE" != 0 ] && echo ", $RATE logins started per second")"
+			# shellcheck disable=SC2086 # word splitting of the flag lists is meant
+			"$WORK/mpassid" loadtest $TARGETS --data-dir "$WORK/data" \
+				--flow "$flow" --source "$source" -c "$CONCURRENCY" --rate "$RATE" --duration "$DURATION" \
+				$PIDS $PG_ARGS $KEY_ARGS 2>&1 || status=1
+		done
 	done
+	round=$((round + 1))
 done
 exit $status
