@@ -86,14 +86,12 @@ func redirectStatus(r *http.Request) int {
 	return http.StatusSeeOther
 }
 
-// redirectWith sends the browser to base (a registered URI) with params
-// added to its query.
 // withQuery adds the non-empty params to base's query; base is a
 // registered URI, parsed at registration.
-func withQuery(base string, params url.Values) string {
+func withQuery(base string, params url.Values) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return base
+		return "", err
 	}
 	q := u.Query()
 	for k, vs := range params {
@@ -104,27 +102,23 @@ func withQuery(base string, params url.Values) string {
 		}
 	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
+// redirectWith sends the browser to base (a registered URI) with params
+// added to its query. The answer has no body: the Location is the whole
+// of it, and http.Redirect's HTML link would only repeat the code.
 func redirectWith(w http.ResponseWriter, r *http.Request, base string, params url.Values) {
-	u, err := url.Parse(base)
+	loc, err := withQuery(base, params)
 	if err != nil { // registered URIs were parsed at registration
 		http.Error(w, "bad redirect URI", http.StatusInternalServerError)
 		return
 	}
-	q := u.Query()
-	for k, vs := range params {
-		for _, v := range vs {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-	}
-	u.RawQuery = q.Encode()
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, u.String(), redirectStatus(r))
+	h := w.Header()
+	h["Location"] = []string{loc}
+	h["Cache-Control"] = []string{"no-store"}
+	h["Referrer-Policy"] = []string{"no-referrer"}
+	w.WriteHeader(redirectStatus(r))
 }
 
 // redirectError returns an authorization error to the client per RFC 6749

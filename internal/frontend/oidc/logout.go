@@ -93,7 +93,9 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		// (SAML) are visited first; the chain ends where this answer would.
 		ret := p.cfg.Issuer + PathLoggedOut
 		if redirect != "" {
-			ret = withQuery(redirect, url.Values{"state": {q.Get("state")}})
+			if u, err := withQuery(redirect, url.Values{"state": {q.Get("state")}}); err == nil {
+				ret = u
+			}
 		}
 		if p.flow.LogoutElsewhere(w, r, parts, ret) {
 			return
