@@ -21,8 +21,9 @@ import (
 // shows the server alone. It also counts the SQLite write transactions per
 // login, read from the store in the same process. It runs only when
 // LOADTEST_PROFILE_DIR names a directory for the profiles; see
-// docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C (64) and
-// LOADTEST_CASES (default "oidc/test saml/test oidc/oidc-upstream
+// docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C (64),
+// LOADTEST_RATE (logins started per second in an open loop; default none)
+// and LOADTEST_CASES (default "oidc/test saml/test oidc/oidc-upstream
 // saml/saml-upstream") shape it.
 func TestServerProfile(t *testing.T) {
 	dir := os.Getenv("LOADTEST_PROFILE_DIR")
