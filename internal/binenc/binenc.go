@@ -36,6 +36,12 @@ func NewWriter(version byte, size int) *Writer {
 	return w
 }
 
+// WrittenAsJSON reports whether data is one of the records that earlier
+// versions sealed as a JSON object rather than in binenc: a binenc record
+// starts with its version byte, never '{'. Owners read those with
+// encoding/json, so that logins in flight during an upgrade finish.
+func WrittenAsJSON(data []byte) bool { return len(data) > 0 && data[0] == '{' }
+
 // Bytes returns the record.
 func (w *Writer) Bytes() []byte { return w.b }
 

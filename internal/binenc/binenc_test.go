@@ -115,3 +115,24 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// Records of earlier versions sealed as JSON objects are told from binenc
+// records by their first byte alone.
+func TestWrittenAsJSON(t *testing.T) {
+	w := NewWriter(1, 8)
+	w.String("{")
+	cases := []struct {
+		data []byte
+		want bool
+	}{
+		{[]byte(`{"v":1}`), true},
+		{w.Bytes(), false},
+		{nil, false},
+		{[]byte("["), false},
+	}
+	for _, tc := range cases {
+		if got := WrittenAsJSON(tc.data); got != tc.want {
+			t.Errorf("WrittenAsJSON(%q) = %v, want %v", tc.data, got, tc.want)
+		}
+	}
+}

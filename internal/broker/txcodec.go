@@ -38,7 +38,7 @@ func encodeTransaction(tx *transaction) []byte {
 // earlier versions.
 func decodeTransaction(data []byte) (*transaction, error) {
 	var tx transaction
-	if len(data) > 0 && data[0] == '{' {
+	if binenc.WrittenAsJSON(data) {
 		if err := json.Unmarshal(data, &tx); err != nil {
 			return nil, fmt.Errorf("decode transaction: %w", err)
 		}

@@ -28,7 +28,7 @@ func encodeState(st state) []byte {
 // versions; either must name a request.
 func decodeState(data []byte) (state, error) {
 	var st state
-	if len(data) > 0 && data[0] == '{' {
+	if binenc.WrittenAsJSON(data) {
 		if err := json.Unmarshal(data, &st); err != nil || st.V != stateVersion {
 			return state{}, fmt.Errorf("decode state: not a version %d state", stateVersion)
 		}

@@ -105,7 +105,7 @@ func encodeAuthState(st *authState) []byte {
 // decodeAuthState reads what encodeAuthState wrote, or the earlier JSON.
 func decodeAuthState(data []byte) (*authState, error) {
 	var st authState
-	if len(data) > 0 && data[0] == '{' {
+	if binenc.WrittenAsJSON(data) {
 		if err := json.Unmarshal(data, &st); err != nil {
 			return nil, fmt.Errorf("decode login state: %w", err)
 		}

@@ -28,7 +28,7 @@ func encodeSSOState(st ssoState) []byte {
 // versions.
 func decodeSSOState(data []byte) (ssoState, error) {
 	var st ssoState
-	if len(data) > 0 && data[0] == '{' {
+	if binenc.WrittenAsJSON(data) {
 		if err := json.Unmarshal(data, &st); err != nil {
 			return ssoState{}, fmt.Errorf("decode sso state: %w", err)
 		}
