@@ -129,17 +129,8 @@ func ecdsaTestKey(t testing.TB) (*ecdsa.PrivateKey, *x509.Certificate) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "idp-ecdsa"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
+	return key, selfSigned(t, key, &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "idp-ecdsa"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature})
 }
 
 // verdicts verifies el's one Signature with cert both ways, each on its

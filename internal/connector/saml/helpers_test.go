@@ -80,14 +80,20 @@ func rsaKey(t testing.TB, i int) *rsa.PrivateKey {
 func newTestKey(t testing.TB, i int, cn string, notBefore, notAfter time.Time) *testKey {
 	t.Helper()
 	k := rsaKey(t, i)
-	tmpl := &x509.Certificate{
+	cert := selfSigned(t, k, &x509.Certificate{
 		SerialNumber: big.NewInt(int64(i) + 1000),
 		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	})
+	return &testKey{key: k, cert: cert}
+}
+
+// selfSigned returns the certificate of tmpl signed by key itself.
+func selfSigned(t testing.TB, key crypto.Signer, tmpl *x509.Certificate) *x509.Certificate {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +101,7 @@ func newTestKey(t testing.TB, i int, cn string, notBefore, notAfter time.Time) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testKey{key: k, cert: cert}
+	return cert
 }
 
 func (k *testKey) b64() string { return base64.StdEncoding.EncodeToString(k.cert.Raw) }
