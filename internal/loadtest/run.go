@@ -332,14 +332,10 @@ func sleepUntil(ctx context.Context, deadline time.Time, d time.Duration) error 
 	if time.Now().Add(d).After(deadline) {
 		return errors.New("timed out")
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if !waitUntil(ctx, time.Now().Add(d)) {
 		return fmt.Errorf("waiting: %w", ctx.Err())
-	case <-t.C:
-		return nil
 	}
+	return nil
 }
 
 // waitUntil waits until t, or reports false if ctx ends first.
