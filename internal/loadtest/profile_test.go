@@ -30,6 +30,9 @@ func TestServerProfile(t *testing.T) {
 	if dir == "" {
 		t.Skip("set LOADTEST_PROFILE_DIR to profile the server under load")
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("directory for the profiles: %v", err)
+	}
 	duration := 20 * time.Second
 	if s := os.Getenv("LOADTEST_DURATION"); s != "" {
 		d, err := time.ParseDuration(s)
