@@ -2,7 +2,6 @@ package saml
 
 import (
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -298,7 +298,7 @@ func readEntity(entity *etree.Element, validUntil time.Time, o parseOptions) (*i
 
 // parseCertText parses the base64 DER of an X509Certificate element.
 func parseCertText(s string) (*x509.Certificate, error) {
-	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	der, err := xmlsafe.DecodeBase64(s)
 	if err != nil {
 		return nil, fmt.Errorf("certificate is not base64: %v", err)
 	}

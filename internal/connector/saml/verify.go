@@ -11,13 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/mpassid/mpassid/internal/connector"
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
 // Clock tolerances of the response checks: those crewjam/saml's
@@ -61,11 +61,7 @@ func (c *Connector) verify(ctx context.Context, encoded, requestID string, m *id
 	if len(encoded) > c.maxResponse {
 		return nil, fmt.Errorf("saml: %w: SAMLResponse larger than %d bytes", connector.ErrInvalidResponse, c.maxResponse)
 	}
-	// Some IdPs wrap the base64 in lines.
-	if strings.IndexFunc(encoded, unicode.IsSpace) >= 0 {
-		encoded = strings.Join(strings.Fields(encoded), "")
-	}
-	decoded, err := base64.StdEncoding.DecodeString(encoded)
+	decoded, err := xmlsafe.DecodeBase64(encoded) // some IdPs wrap it in lines
 	if err != nil {
 		return nil, fmt.Errorf("saml: %w: SAMLResponse is not base64", connector.ErrInvalidResponse)
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -115,7 +115,7 @@ func decodeRedirect(rawQuery, param string) (*inbound, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not URL-encoded", errBadBinding, param)
 	}
-	deflated, err := decodeBase64(val)
+	deflated, err := xmlsafe.DecodeBase64(val)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not base64", errBadBinding, param)
 	}
@@ -146,7 +146,7 @@ func decodeRedirect(rawQuery, param string) (*inbound, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: Signature is not URL-encoded", errBadBinding)
 		}
-		if in.signature, err = decodeBase64(s); err != nil || len(in.signature) == 0 {
+		if in.signature, err = xmlsafe.DecodeBase64(s); err != nil || len(in.signature) == 0 {
 			return nil, fmt.Errorf("%w: Signature is not base64", errBadBinding)
 		}
 		signed := param + "=" + msg
@@ -190,7 +190,7 @@ func decodePOST(w http.ResponseWriter, r *http.Request, param string) (*inbound,
 	}
 	in := &inbound{binding: BindingPOST}
 	var err error
-	if in.xml, err = decodeBase64(vals[0]); err != nil {
+	if in.xml, err = xmlsafe.DecodeBase64(vals[0]); err != nil {
 		return nil, fmt.Errorf("%w: %s is not base64", errBadBinding, param)
 	}
 	if rs := r.PostForm["RelayState"]; len(rs) > 0 {
@@ -205,22 +205,9 @@ func decodePOST(w http.ResponseWriter, r *http.Request, param string) (*inbound,
 	return in, nil
 }
 
-// decodeBase64 decodes standard base64, ignoring the line breaks and
-// spaces some senders insert.
-func decodeBase64(s string) ([]byte, error) {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case '\r', '\n', '\t', ' ':
-			return -1
-		}
-		return r
-	}, s)
-	return base64.StdEncoding.DecodeString(s)
-}
-
 // parseCertificate parses one base64 DER certificate.
 func parseCertificate(b64 string) (*x509.Certificate, error) {
-	der, err := decodeBase64(b64)
+	der, err := xmlsafe.DecodeBase64(b64)
 	if err != nil {
 		return nil, errors.New("not base64")
 	}

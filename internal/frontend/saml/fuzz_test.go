@@ -8,6 +8,7 @@ import (
 
 	"github.com/mpassid/mpassid/internal/identity"
 	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
 // The fuzz targets feed the two bindings' decoders and the message parsers
@@ -65,7 +66,7 @@ func fuzzPOST(f *testing.F, logout bool) {
 	fuzzSeeds(f, logout)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parseMessage(b, logout)
-		if x, err := decodeBase64(string(b)); err == nil {
+		if x, err := xmlsafe.DecodeBase64(string(b)); err == nil {
 			parseMessage(x, logout)
 		}
 	})

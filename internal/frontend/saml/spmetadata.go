@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mpassid/mpassid/internal/model"
+	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
 // MaxSPMetadata caps an SP metadata document.
@@ -115,7 +116,7 @@ func ParseSPMetadataOptions(data []byte, opts SPMetadataOptions) (*model.SAMLMet
 			if xc.NamespaceURI() != nsDSig {
 				continue
 			}
-			der, err := decodeBase64(xc.Text())
+			der, err := xmlsafe.DecodeBase64(xc.Text())
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: a certificate is not base64", ErrSPMetadata)
 			}
