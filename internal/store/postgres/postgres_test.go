@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -220,6 +221,38 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 		}
 		if _, err := s.GetSession(ctx, fmt.Sprintf("session-%d", i)); err != nil {
 			t.Fatalf("session %d: %v", i, err)
+		}
+	}
+}
+
+// Every login writes a session and replay marks, and every index on them
+// is a B-tree more in each transaction. These are the indexes the store's
+// queries use, and no others.
+func TestLoginTablesIndexes(t *testing.T) {
+	dsn := freshSchema(t)
+	s := openDSN(t, dsn)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	for table, want := range map[string][]string{
+		"sessions": {"sessions_expires_at", "sessions_idle_expires_at", "sessions_pkey"},
+		"replay":   {"replay_expires_at", "replay_pkey"},
+	} {
+		rows, err := conn.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname", table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("indexes on %s: %v, want %v", table, got, want)
 		}
 	}
 }
