@@ -137,13 +137,23 @@ func Logging(log *slog.Logger, metrics *HTTPMetrics, next http.Handler) http.Han
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			level = slog.LevelDebug
 		}
-		log.LogAttrs(r.Context(), level, "http request",
+		// The record goes to the handler directly: Logger.LogAttrs would
+		// walk the stack (runtime.Callers) for the caller's source line,
+		// which the access log never shows, on each of a login's five or
+		// more requests.
+		ctx := r.Context()
+		if !log.Enabled(ctx, level) {
+			return
+		}
+		entry := slog.NewRecord(start.Add(took), level, "http request", 0)
+		entry.AddAttrs(
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Int("bytes", rec.bytes),
 			slog.Duration("duration", took),
 		)
+		_ = log.Handler().Handle(ctx, entry) // as Logger does: a log that cannot be written is not the request's error
 	})
 }
 

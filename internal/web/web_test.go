@@ -199,3 +199,57 @@ func TestLoggingMetrics(t *testing.T) {
 		t.Errorf("series: requests %v, %d durations; want %d and 3 (get, post, other)", counts, durations, len(cases))
 	}
 }
+
+// The access log: one record per request, with its fields, at info, and
+// at debug for the probes, so that an info log leaves them out.
+func TestAccessLog(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		level     slog.Level
+		method    string
+		path      string
+		wantLevel string // "": no record
+	}{
+		{"page", slog.LevelInfo, "POST", "/idp/profile/oidc/token", "INFO"},
+		{"probe at info", slog.LevelInfo, "GET", "/healthz", ""},
+		{"probe at debug", slog.LevelDebug, "GET", "/readyz", "DEBUG"},
+		{"page at warn", slog.LevelWarn, "GET", "/", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: tc.level}))
+			h := Logging(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte("hello"))
+			}))
+			before := time.Now()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path, nil))
+			if tc.wantLevel == "" {
+				if logs.Len() != 0 {
+					t.Fatalf("logged %s", logs.String())
+				}
+				return
+			}
+			var got struct {
+				Time     time.Time
+				Level    string
+				Msg      string
+				Method   string
+				Path     string
+				Status   int
+				Bytes    int
+				Duration *int64
+				Source   any
+			}
+			if err := json.Unmarshal(logs.Bytes(), &got); err != nil {
+				t.Fatalf("%v: %s", err, logs.String())
+			}
+			if got.Level != tc.wantLevel || got.Msg != "http request" || got.Method != tc.method || got.Path != tc.path ||
+				got.Status != http.StatusOK || got.Bytes != 5 || got.Duration == nil || *got.Duration < 0 || got.Source != nil {
+				t.Errorf("record %s", logs.String())
+			}
+			if got.Time.Before(before.Truncate(time.Millisecond)) || got.Time.After(time.Now()) {
+				t.Errorf("record's time %v is not the request's end", got.Time)
+			}
+		})
+	}
+}
