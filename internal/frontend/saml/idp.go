@@ -122,6 +122,8 @@ type IdP struct {
 	bufs sync.Pool
 	// certs caches the services' registered certificates, parsed.
 	certs certCache
+	// inflater decompresses the HTTP-Redirect binding's messages.
+	inflater inflater
 }
 
 // New checks the configuration and returns an IdP.

@@ -51,7 +51,7 @@ func (idp *IdP) serveSLORedirect(w http.ResponseWriter, r *http.Request) {
 	if q.Has("SAMLResponse") && !q.Has("SAMLRequest") {
 		param = "SAMLResponse"
 	}
-	in, err := decodeRedirect(r.URL.RawQuery, param)
+	in, err := decodeRedirect(r.URL.RawQuery, param, &idp.inflater)
 	if err != nil {
 		idp.refuse(w, r, err)
 		return

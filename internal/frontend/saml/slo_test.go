@@ -67,7 +67,7 @@ func TestLogoutRequestNegative(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, handSLO+"?") {
 		t.Fatalf("stale logout request: %d %s", resp.StatusCode, loc)
 	}
-	in, err := decodeRedirect(strings.TrimPrefix(loc, handSLO+"?"), "SAMLResponse")
+	in, err := decodeRedirect(strings.TrimPrefix(loc, handSLO+"?"), "SAMLResponse", new(inflater))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestLogoutRequestEncryptedID(t *testing.T) {
 	if !strings.HasPrefix(loc, handSLO+"?") {
 		t.Fatalf("answer: %d %s", resp.StatusCode, loc)
 	}
-	in, err := decodeRedirect(strings.TrimPrefix(loc, handSLO+"?"), "SAMLResponse")
+	in, err := decodeRedirect(strings.TrimPrefix(loc, handSLO+"?"), "SAMLResponse", new(inflater))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ type ssoState struct {
 }
 
 func (idp *IdP) serveSSORedirect(w http.ResponseWriter, r *http.Request) {
-	in, err := decodeRedirect(r.URL.RawQuery, "SAMLRequest")
+	in, err := decodeRedirect(r.URL.RawQuery, "SAMLRequest", &idp.inflater)
 	if err != nil {
 		idp.refuse(w, r, err)
 		return
