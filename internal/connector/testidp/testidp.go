@@ -273,15 +273,20 @@ func (c *Connector) Capabilities() connector.Capabilities {
 }
 
 // mac is HMAC-SHA256 under the key of a purpose and length-prefixed fields,
-// so that no two field lists share an input.
+// so that no two field lists share an input. The input is written to the
+// hash at once: with BoringCrypto each Write is a call into C.
 func (c *Connector) mac(purpose string, fields ...string) []byte {
-	m := hmac.New(sha256.New, c.key)
-	var n [4]byte
-	for _, f := range append([]string{purpose}, fields...) {
-		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
-		m.Write(n[:])
-		m.Write([]byte(f))
+	n := 4 + len(purpose)
+	for _, f := range fields {
+		n += 4 + len(f)
 	}
+	in := make([]byte, 0, n)
+	for _, f := range append([]string{purpose}, fields...) {
+		in = binary.BigEndian.AppendUint32(in, uint32(len(f)))
+		in = append(in, f...)
+	}
+	m := hmac.New(sha256.New, c.key)
+	m.Write(in)
 	return m.Sum(nil)
 }
 
