@@ -141,13 +141,8 @@ func (p *Provider) subject(svc *broker.Service, uid string) string {
 	if svc.Integration.SP.OIDC.SubjectType != "pairwise" {
 		return uid
 	}
-	h := sha256.New()
-	h.Write([]byte(strconv.FormatInt(svc.Integration.SP.SetID, 10)))
-	h.Write([]byte("|"))
-	h.Write([]byte(uid))
-	h.Write([]byte("|"))
-	h.Write(p.cfg.PairwiseSalt)
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256([]byte(strconv.FormatInt(svc.Integration.SP.SetID, 10) + "|" + uid + "|" + string(p.cfg.PairwiseSalt)))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // sessionSID derives the sid a client sees from the SSO session id: the
@@ -157,10 +152,6 @@ func sessionSID(sessionID, clientID string) string {
 	if sessionID == "" {
 		return ""
 	}
-	h := sha256.New()
-	h.Write([]byte("mpassid-oidc-sid\x00"))
-	h.Write([]byte(sessionID))
-	h.Write([]byte{0})
-	h.Write([]byte(clientID))
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+	sum := sha256.Sum256([]byte("mpassid-oidc-sid\x00" + sessionID + "\x00" + clientID))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }

@@ -172,12 +172,8 @@ func (idp *IdP) buildResponse(k *keys.SigningKey, svc *broker.Service, st ssoSta
 // is a secret random value, so the SessionIndex neither reveals it nor lets
 // two services link their users' sessions.
 func sessionIndex(sessionID, spEntityID string) string {
-	h := sha256.New()
-	h.Write([]byte("mpassid saml SessionIndex\x00"))
-	h.Write([]byte(sessionID))
-	h.Write([]byte{0})
-	h.Write([]byte(spEntityID))
-	return "_" + hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256([]byte("mpassid saml SessionIndex\x00" + sessionID + "\x00" + spEntityID))
+	return "_" + hex.EncodeToString(sum[:16])
 }
 
 type assertionParams struct {
