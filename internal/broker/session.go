@@ -25,12 +25,12 @@ func (b *Broker) startSession(w http.ResponseWriter, r *http.Request, u *model.U
 	}
 	// Ending the old session first means a browser never holds two.
 	if c, err := r.Cookie(ssoCookie); err == nil {
-		_ = b.st.DeleteSession(r.Context(), hashToken(c.Value))
+		_ = b.st.DeleteSession(r.Context(), sessionKey(c.Value))
 	}
-	token := randomToken()
+	token := newSessionToken(now)
 	p := &pendingSession{
 		rec: store.Session{
-			ID: hashToken(token), SubjectHash: hashToken(u.UID), CreatedAt: now,
+			ID: sessionKey(token), SubjectHash: hashToken(u.UID), CreatedAt: now,
 			ExpiresAt:     now.Add(b.cfg.SessionLifetime),
 			IdleExpiresAt: now.Add(min(b.cfg.SessionIdleTimeout, b.cfg.SessionLifetime)),
 		},
@@ -41,6 +41,37 @@ func (b *Broker) startSession(w http.ResponseWriter, r *http.Request, u *model.U
 	b.pendingMu.Unlock()
 	b.setCookie(w, r, ssoCookie, token, b.cfg.SessionLifetime)
 	return &Session{ID: p.rec.ID, AuthnInstant: authnInstant, SourceID: src.ID, Source: src.IdP.FlowName, ExpiresAt: p.rec.ExpiresAt}, nil
+}
+
+// A session cookie's value starts with the time it was made, as 12 hex
+// digits of Unix milliseconds and a dot, before 256 random bits; the
+// session's key in the store keeps that start before the hash of the whole
+// value. Sessions are then written in the order of their keys, each next to
+// the one before, where random keys made every login's write change a page
+// of the index of its own: a quarter of the store's time per login
+// (BenchmarkStore/LoginWrites). Cookies of earlier versions, random
+// throughout, keep their plain hash as the key.
+const sessionTimeDigits = 12
+
+func newSessionToken(now time.Time) string {
+	return fmt.Sprintf("%0*x.", sessionTimeDigits, now.UnixMilli()) + randomToken()
+}
+
+// sessionKey is the store's key of the session whose cookie holds token.
+func sessionKey(token string) string {
+	if len(token) > sessionTimeDigits && token[sessionTimeDigits] == '.' && isLowerHex(token[:sessionTimeDigits]) {
+		return token[:sessionTimeDigits] + hashToken(token)
+	}
+	return hashToken(token)
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // storeSession writes a pending session with its participants.
@@ -80,7 +111,7 @@ func (b *Broker) loadSession(r *http.Request) (*Session, *sessionData, error) {
 	if err != nil || c.Value == "" {
 		return nil, nil, nil
 	}
-	return b.sessionByID(r.Context(), hashToken(c.Value))
+	return b.sessionByID(r.Context(), sessionKey(c.Value))
 }
 
 func (b *Broker) sessionByID(ctx context.Context, id string) (*Session, *sessionData, error) {
@@ -147,7 +178,7 @@ func (b *Broker) EndSession(w http.ResponseWriter, r *http.Request, sessionID st
 	ctx := r.Context()
 	id := sessionID
 	if c, err := r.Cookie(ssoCookie); err == nil && c.Value != "" {
-		id = hashToken(c.Value)
+		id = sessionKey(c.Value)
 	}
 	if w != nil {
 		b.clearCookie(w, r, ssoCookie)

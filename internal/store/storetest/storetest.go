@@ -5,6 +5,8 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -949,6 +951,39 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			for pb.Next() {
 				fresh, err := s.MarkUsed(ctx, "oidc-code", fmt.Sprint("code-", seq.Add(1)), time.Now().Add(time.Minute))
 				if err != nil || !fresh {
+					b.Error(fresh, err)
+					return
+				}
+			}
+		})
+	})
+	// What an OIDC login writes, from many logins at once: its SSO session,
+	// keyed as the broker keys it (the time it began, then a hash of the
+	// random cookie), and its code's mark under a random key (a hash of
+	// the sealed code), which lands on a page of its own.
+	b.Run("LoginWrites", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		var seq atomic.Int64
+		data := bytes.Repeat([]byte("x"), 400)
+		b.SetParallelism(32) // 64 logins in flight on two cores
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n := seq.Add(1)
+				key := func(what string) string {
+					sum := sha256.Sum256(fmt.Append(nil, what, n))
+					return hex.EncodeToString(sum[:])
+				}
+				now := time.Now()
+				err := s.PutSession(ctx, store.Session{ID: fmt.Sprintf("%012x", now.UnixMilli()) + key("session"), SubjectHash: key("subject"), Data: data,
+					CreatedAt: now, ExpiresAt: now.Add(8 * time.Hour), IdleExpiresAt: now.Add(time.Hour)})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if fresh, err := s.MarkUsed(ctx, "oidc-code", key("code"), now.Add(time.Minute)); err != nil || !fresh {
 					b.Error(fresh, err)
 					return
 				}
