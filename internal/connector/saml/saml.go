@@ -233,7 +233,7 @@ func (c *Connector) Start(ctx context.Context, req connector.LoginRequest) (*con
 			"RelayState":  {req.TransactionID},
 		}}
 	}
-	c.log.InfoContext(ctx, "saml authn request", "idp", m.info.EntityID, "binding", binding,
+	c.log.DebugContext(ctx, "saml authn request", "idp", m.info.EntityID, "binding", binding,
 		"requestID", ar.id, "signed", sign, "forceAuthn", req.ForceAuthn, "passive", req.Passive)
 	return started, nil
 }
@@ -298,6 +298,6 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		c.log.Log(ctx, level, "saml response rejected", "idp", m.info.EntityID, "requestID", st.RequestID, "error", err)
 		return nil, err
 	}
-	c.log.InfoContext(ctx, "saml login verified", "idp", m.info.EntityID, "requestID", st.RequestID, "attributes", len(id.Attributes))
+	c.log.DebugContext(ctx, "saml login verified", "idp", m.info.EntityID, "requestID", st.RequestID, "attributes", len(id.Attributes))
 	return id, nil
 }

@@ -408,7 +408,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		c.log.WarnContext(ctx, "test login rejected", "reason", "transaction logged in before")
 		return nil, fmt.Errorf("testidp: transaction logged in before: %w", connector.ErrReplay)
 	}
-	c.log.InfoContext(ctx, "test login", "user", i+1)
+	c.log.DebugContext(ctx, "test login", "user", i+1)
 	return &connector.Identity{Attributes: c.users[i].Attributes(), AuthnInstant: c.now()}, nil
 }
 

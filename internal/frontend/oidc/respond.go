@@ -131,7 +131,7 @@ func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.R
 			p.log.WarnContext(ctx, "respond: record logout participant", slog.String("client_id", st.ClientID), errAttr(err))
 		}
 	}
-	p.log.InfoContext(ctx, "code issued", slog.String("client_id", st.ClientID), slog.String("acr", g.ACR))
+	p.log.DebugContext(ctx, "code issued", slog.String("client_id", st.ClientID), slog.String("acr", g.ACR))
 	redirectWith(w, r, st.RedirectURI, url.Values{"code": {code}, "state": {st.State}, "iss": {p.cfg.Issuer}})
 }
 

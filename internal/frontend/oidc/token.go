@@ -241,7 +241,7 @@ func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tok
 	if e != nil {
 		return nil, e
 	}
-	p.log.InfoContext(ctx, "tokens issued", slog.String("client_id", reg.ClientID), slog.String("grant", grantAuthorizationCode))
+	p.log.DebugContext(ctx, "tokens issued", slog.String("client_id", reg.ClientID), slog.String("grant", grantAuthorizationCode))
 	return resp, nil
 }
 

@@ -81,7 +81,7 @@ func (idp *IdP) Respond(w http.ResponseWriter, r *http.Request, res *broker.Resu
 		// The login stands; only single logout will not reach this service.
 		log.WarnContext(r.Context(), "record SLO participant", "err", err)
 	}
-	log.InfoContext(r.Context(), "assertion issued", "encrypted", out.encrypted, "responseSigned", md.WantResponseSigned, "attributes", out.attributes)
+	log.DebugContext(r.Context(), "assertion issued", "encrypted", out.encrypted, "responseSigned", md.WantResponseSigned, "attributes", out.attributes)
 	idp.writePOSTForm(w, st.ACS, "SAMLResponse", base64.StdEncoding.EncodeToString(out.xml), st.RelayState)
 }
 

@@ -169,7 +169,7 @@ func (idp *IdP) sso(w http.ResponseWriter, r *http.Request, in *inbound, lang st
 		Sources:    requestedSources(req.ClassRefs),
 		State:      state,
 	}
-	log.InfoContext(r.Context(), "authnrequest accepted", "signed", signed, "forceAuthn", req.ForceAuthn, "passive", req.IsPassive, "sources", len(breq.Sources))
+	log.DebugContext(r.Context(), "authnrequest accepted", "signed", signed, "forceAuthn", req.ForceAuthn, "passive", req.IsPassive, "sources", len(breq.Sources))
 	idp.deps.Flow.Begin(w, r, breq)
 }
 
