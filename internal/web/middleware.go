@@ -9,7 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,11 +65,22 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // HTTPMetrics counts and times the requests Logging sees, under the names
-// and labels promhttp's instrumentation used, so dashboards keep working.
+// and labels promhttp's instrumentation used, so that dashboards keep
+// working. The series of each label set are looked up once and kept:
+// WithLabelValues hashes the labels and locks on every call, and every
+// request made two of them.
 type HTTPMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// durationBy holds the histogram of each method label met so far (a
+	// prometheus.Observer), in the order of metricMethods.
+	durationBy [len(metricMethods)]atomic.Value
+	// requestsBy holds the counters met so far, by requestKey.
+	requestsBy sync.Map
 }
+
+// metricMethods are the method labels metricMethod gives.
+var metricMethods = [...]string{"get", "post", "head", "options", "put", "delete", "patch", "other"}
 
 // NewHTTPMetrics registers the request metrics with reg.
 func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
@@ -91,29 +103,58 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 	return m, nil
 }
 
-func (m *HTTPMetrics) observe(method string, status int, d time.Duration) {
-	method = metricMethod(method)
-	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(method).Observe(d.Seconds())
+// requestKey names a counter of requestsBy: a method label's index and a
+// status code.
+type requestKey struct {
+	method int
+	status int
 }
 
-// metricMethod is the method label: lower case, as promhttp wrote it, and
-// one label for every method the program does not serve, so that a client
-// sending made-up methods cannot grow the label set without bound.
-func metricMethod(m string) string {
+func (m *HTTPMetrics) observe(method string, status int, d time.Duration) {
+	i := metricMethod(method)
+	k := requestKey{i, status}
+	c, ok := m.requestsBy.Load(k)
+	if !ok {
+		// A status outside HTTP's range is counted but not kept, so that
+		// the map stays as small as the set of codes the program writes.
+		c = m.requests.WithLabelValues(metricMethods[i], strconv.Itoa(status))
+		if status >= 100 && status <= 599 {
+			c, _ = m.requestsBy.LoadOrStore(k, c)
+		}
+	}
+	c.(prometheus.Counter).Inc()
+	h, ok := m.durationBy[i].Load().(prometheus.Observer)
+	if !ok {
+		// Filled on first use rather than in NewHTTPMetrics: a method's
+		// histogram is exported once the method was seen, as before.
+		h = m.duration.WithLabelValues(metricMethods[i])
+		m.durationBy[i].Store(h)
+	}
+	h.Observe(d.Seconds())
+}
+
+// metricMethod is the index in metricMethods of the method label: lower
+// case, as promhttp wrote it, and one label for every method the program
+// does not serve, so that a client sending made-up methods cannot grow the
+// label set without bound.
+func metricMethod(m string) int {
 	switch m {
 	case http.MethodGet:
-		return "get"
+		return 0
 	case http.MethodPost:
-		return "post"
+		return 1
 	case http.MethodHead:
-		return "head"
+		return 2
 	case http.MethodOptions:
-		return "options"
-	case http.MethodPut, http.MethodDelete, http.MethodPatch:
-		return strings.ToLower(m)
+		return 3
+	case http.MethodPut:
+		return 4
+	case http.MethodDelete:
+		return 5
+	case http.MethodPatch:
+		return 6
 	}
-	return "other"
+	return 7
 }
 
 // Logging logs one structured line per request and, with metrics, counts
