@@ -18,6 +18,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/mpassid/mpassid/internal/connector"
+	"github.com/mpassid/mpassid/internal/web"
 )
 
 // statusSuccess is the SAML status of a successful login. Any other status
@@ -248,7 +249,7 @@ func (c *Connector) parseForm(r *http.Request) error {
 		// Form encoding can triple base64 ('+', '/' and '=' become %XX).
 		r.Body = http.MaxBytesReader(nil, r.Body, 3*int64(c.maxResponse+maxRelayState)+4096)
 	}
-	if err := r.ParseForm(); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		return fmt.Errorf("%w: form: %v", connector.ErrInvalidResponse, err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/mpassid/mpassid/internal/web"
 	"github.com/mpassid/mpassid/internal/xmlsafe"
 	dsig "github.com/russellhaering/goxmldsig"
 )
@@ -191,7 +192,7 @@ func (f *inflater) inflate(b []byte) ([]byte, error) {
 // decodePOST reads param of the HTTP-POST binding from the form body.
 func decodePOST(w http.ResponseWriter, r *http.Request, param string) (*inbound, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxPOSTBody)
-	if err := r.ParseForm(); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, fmt.Errorf("%w: body over %d bytes", errTooLarge, MaxPOSTBody)

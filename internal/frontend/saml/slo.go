@@ -16,6 +16,7 @@ import (
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/store"
+	"github.com/mpassid/mpassid/internal/web"
 )
 
 // LogoutLifetime bounds a front-channel logout chain: a participant that
@@ -61,7 +62,7 @@ func (idp *IdP) serveSLORedirect(w http.ResponseWriter, r *http.Request) {
 
 func (idp *IdP) serveSLOPOST(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxPOSTBody)
-	if err := r.ParseForm(); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		kind := errBadBinding
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
