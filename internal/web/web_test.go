@@ -171,33 +171,20 @@ func TestLoggingMetrics(t *testing.T) {
 		{"post", "418", 1},
 		{"other", "200", 2},
 	}
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]float64{}
-	durations := 0
-	for _, f := range families {
-		for _, s := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range s.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			switch f.GetName() {
-			case "mpassid_http_requests_total":
-				counts[labels["method"]+" "+labels["code"]] = s.GetCounter().GetValue()
-			case "mpassid_http_request_duration_seconds":
-				durations++
-			}
-		}
-	}
+	series := gatherHTTPMetrics(t, reg)
 	for _, tc := range cases {
-		if got := counts[tc.method+" "+tc.code]; got != tc.want {
+		if got := series["requests "+tc.method+" "+tc.code]; got != tc.want {
 			t.Errorf("requests{method=%q,code=%q} = %v, want %v", tc.method, tc.code, got, tc.want)
 		}
 	}
-	if len(counts) != len(cases) || durations != 3 {
-		t.Errorf("series: requests %v, %d durations; want %d and 3 (get, post, other)", counts, durations, len(cases))
+	durations := 0
+	for k := range series {
+		if strings.HasPrefix(k, "duration ") {
+			durations++
+		}
+	}
+	if len(series) != len(cases)+3 || durations != 3 {
+		t.Errorf("series %v; want %d of requests and 3 of durations (get, post, other)", series, len(cases))
 	}
 }
 
@@ -279,25 +266,7 @@ func TestLoggingMetricsConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got := map[string]float64{}
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		for _, s := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range s.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			switch f.GetName() {
-			case "mpassid_http_requests_total":
-				got["requests "+labels["method"]+" "+labels["code"]] = s.GetCounter().GetValue()
-			case "mpassid_http_request_duration_seconds":
-				got["duration "+labels["method"]] = float64(s.GetHistogram().GetSampleCount())
-			}
-		}
-	}
+	got := gatherHTTPMetrics(t, reg)
 	want := map[string]float64{
 		"requests get 200": workers * each, "requests delete 799": workers * each,
 		"duration get": workers * each, "duration delete": workers * each,
@@ -321,4 +290,30 @@ func BenchmarkHTTPMetricsObserve(b *testing.B) {
 	for b.Loop() {
 		m.observe(http.MethodPost, http.StatusFound, 3*time.Millisecond)
 	}
+}
+
+// gatherHTTPMetrics reads the request metrics from reg: "requests METHOD
+// CODE" is a counter's value, "duration METHOD" a histogram's count.
+func gatherHTTPMetrics(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]float64{}
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch f.GetName() {
+			case "mpassid_http_requests_total":
+				series["requests "+labels["method"]+" "+labels["code"]] = s.GetCounter().GetValue()
+			case "mpassid_http_request_duration_seconds":
+				series["duration "+labels["method"]] = float64(s.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return series
 }

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -10,14 +9,7 @@ import (
 // is a B-tree more in each commit, a page of its own when its key is
 // random. These are the indexes the store's queries use, and no others.
 func TestLoginTablesIndexes(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "mpassid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	for table, want := range map[string][]string{
 		"sessions": {"sessions_expires_at", "sessions_idle_expires_at", "sqlite_autoindex_sessions_1"},
 		"replay":   {"replay_expires_at"}, // WITHOUT ROWID: the table is its key's B-tree
