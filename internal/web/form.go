@@ -38,7 +38,9 @@ func ParseForm(r *http.Request) error {
 	if r.ContentLength > 0 {
 		// Sized from the header up to what a SAML Response takes, not
 		// further: a client may claim any length without sending it.
-		body.Grow(int(min(r.ContentLength, 64<<10) + 1))
+		// ReadFrom wants MinRead bytes free before each read, the one
+		// that meets the end too.
+		body.Grow(int(min(r.ContentLength, 64<<10)) + bytes.MinRead)
 	}
 	_, err := body.ReadFrom(io.LimitReader(r.Body, maxFormBody+1))
 	if err == nil && body.Len() > maxFormBody {
