@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -688,7 +687,7 @@ func signingCandidates(sig *etree.Element, certs []*x509.Certificate) ([]*x509.C
 		// nothing the metadata can vouch for.
 		return certs, nil
 	}
-	der, err := base64.StdEncoding.DecodeString(stripSpace(text(xc)))
+	der, err := xmlsafe.DecodeBase64(text(xc))
 	if err != nil || len(der) == 0 {
 		return nil, errors.New("KeyInfo X509Certificate is not base64")
 	}
@@ -919,16 +918,6 @@ func text(el *etree.Element) string {
 		}
 	}
 	return s
-}
-
-func stripSpace(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\n', '\r', '\f':
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // attrSAMLTime parses el's time attribute key as crewjam/saml's
