@@ -87,6 +87,54 @@ func FuzzParseQuery(f *testing.F) {
 	})
 }
 
+// FuzzParseForm holds ParseForm to http.Request.ParseForm for whole
+// requests: the method, the content type, the query and the body.
+func FuzzParseForm(f *testing.F) {
+	f.Add("POST", "application/x-www-form-urlencoded", "a=1", "SAMLResponse=PHg%2B&RelayState=x", int64(0))
+	f.Add("POST", "application/x-www-form-urlencoded; charset=utf-8", "", "a=%zz;b", int64(4))
+	f.Add("PUT", "multipart/form-data; boundary=b", "q=%41", "--b--", int64(0))
+	f.Add("GET", "", "a=1&a=2", "", int64(0))
+	f.Fuzz(func(t *testing.T, method, contentType, query, body string, maxBytes int64) {
+		switch method {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+		default:
+			return
+		}
+		target := "/"
+		if query != "" {
+			u, err := url.Parse("/?" + query)
+			if err != nil {
+				return
+			}
+			target = u.String()
+		}
+		newRequest := func() *http.Request {
+			r, err := http.NewRequest(method, "http://127.0.0.1"+target, strings.NewReader(body))
+			if err != nil {
+				return nil
+			}
+			if contentType != "" {
+				r.Header.Set("Content-Type", contentType)
+			}
+			if maxBytes > 0 {
+				r.Body = http.MaxBytesReader(nil, r.Body, maxBytes)
+			}
+			return r
+		}
+		want, got := newRequest(), newRequest()
+		if want == nil {
+			return
+		}
+		wantErr, gotErr := want.ParseForm(), ParseForm(got)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("error %v, net/http's %v", gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got.PostForm, want.PostForm) || !reflect.DeepEqual(got.Form, want.Form) {
+			t.Fatalf("PostForm %v Form %v, net/http's %v and %v", got.PostForm, got.Form, want.PostForm, want.Form)
+		}
+	})
+}
+
 func BenchmarkParseForm(b *testing.B) {
 	raw := make([]byte, 12000)
 	_, _ = rand.Read(raw)
