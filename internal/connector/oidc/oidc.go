@@ -499,7 +499,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 			}
 		}
 	}
-	c.log.InfoContext(ctx, "OIDC login verified", "attributes", len(id.Attributes))
+	c.log.DebugContext(ctx, "OIDC login verified", "attributes", len(id.Attributes))
 	return id, nil
 }
 

@@ -265,7 +265,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	}
 	attrs := Flatten(claims, "iat", "exp", "nbf", "jti")
 	attrs["username"] = []string{tok.id}
-	c.log.InfoContext(ctx, "opinsys login verified", "attributes", len(attrs))
+	c.log.DebugContext(ctx, "opinsys login verified", "attributes", len(attrs))
 	return &connector.Identity{Attributes: attrs, AuthnInstant: tok.iat}, nil
 }
 

@@ -278,7 +278,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		attrs[k] = append([]string(nil), v...)
 	}
 	attrs["username"] = []string{cb.UserID}
-	c.log.InfoContext(ctx, "wilma login verified", "attributes", len(attrs))
+	c.log.DebugContext(ctx, "wilma login verified", "attributes", len(attrs))
 	return &connector.Identity{Attributes: attrs, AuthnInstant: c.now()}, nil
 }
 
