@@ -161,9 +161,9 @@ func decodeRedirect(rawQuery, param string, inf *inflater) (*inbound, error) {
 }
 
 // inflater decompresses the HTTP-Redirect binding's DEFLATE streams. It
-// keeps its decompressors, which a new one allocates tables for (a
-// twentieth of a brokered SAML login's CPU went to inflating); the zero
-// value is ready to use.
+// keeps its decompressors, for which a new one allocates its tables (with
+// the output's growth from 512 bytes, 0.04 ms of a brokered SAML login);
+// the zero value is ready to use.
 type inflater struct{ readers sync.Pool }
 
 // inflate decompresses a DEFLATE stream, refusing more than MaxInflated
