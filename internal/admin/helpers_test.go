@@ -16,7 +16,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,14 +65,7 @@ func organisations() []model.Organisation {
 func newEnv(t *testing.T, mod ...func(*admin.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlite.OpenTemp(t)
 	sealer, err := keys.NewSealer(bytes.Repeat([]byte{7}, keys.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -101,14 +100,8 @@ func integ(id int64, role model.Role) *model.Integration {
 func newEnv(t *testing.T, sources int) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlite.OpenTemp(t)
+	var err error
 	set := integ(6000001, model.RoleSet)
 	set.Set = &model.Set{Name: "set"}
 	svc := integ(5000001, model.RoleSP)

@@ -17,7 +17,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,15 +69,7 @@ const publicURL = "http://mpass.test"
 
 func newEnv(t *testing.T, mod ...func(*ui.Config)) *env {
 	t.Helper()
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlite.OpenTemp(t)
 	sealer, err := keys.NewSealer(bytes.Repeat([]byte{7}, keys.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)

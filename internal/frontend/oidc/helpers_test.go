@@ -257,16 +257,9 @@ func (w syncWriter) Write(p []byte) (int, error) {
 // newEnv starts a provider with the test clients on the SQLite store.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
 	sealer, ks := loadSharedKeys(t)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlite.OpenTemp(t)
+	var err error
 	e := &env{t: t, st: st, ks: ks, sealer: sealer, clock: &clock{}, flow: &fakeFlow{user: testUser()},
 		logs: &strings.Builder{}, logsMu: &sync.Mutex{}, bclGot: make(chan string, 10)}
 	e.rpKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

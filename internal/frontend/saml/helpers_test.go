@@ -18,7 +18,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -213,14 +212,7 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 func newEnv(tb testing.TB, mutate ...func(*Config)) *testEnv {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	st := sqlite.OpenTemp(tb)
 	master := make([]byte, 32)
 	_, _ = rand.Read(master)
 	sealer, err := keys.NewSealer(master)

@@ -1,14 +1,13 @@
 package sqlite
 
 import (
-	"path/filepath"
 	"testing"
 )
 
 // The writer commits durably: WAL, synced on every commit (synchronous
 // FULL, 2), so a saved change survives a power cut.
 func TestWriterIsDurable(t *testing.T) {
-	s := openMigrated(t)
+	s := OpenTemp(t)
 	var mode string
 	var sync int
 	if err := s.w.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -20,19 +19,4 @@ func TestWriterIsDurable(t *testing.T) {
 	if mode != "wal" || sync != 2 {
 		t.Errorf("journal_mode %q, synchronous %d; want wal and 2 (FULL)", mode, sync)
 	}
-}
-
-// openMigrated opens a migrated store in a fresh directory, closed when
-// the test ends.
-func openMigrated(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "mpassid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -9,7 +9,7 @@ import (
 // is a B-tree more in each commit, a page of its own when its key is
 // random. These are the indexes the store's queries use, and no others.
 func TestLoginTablesIndexes(t *testing.T) {
-	s := openMigrated(t)
+	s := OpenTemp(t)
 	for table, want := range map[string][]string{
 		"sessions": {"sessions_expires_at", "sessions_idle_expires_at", "sqlite_autoindex_sessions_1"},
 		"replay":   {"replay_expires_at"}, // WITHOUT ROWID: the table is its key's B-tree

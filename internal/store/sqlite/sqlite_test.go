@@ -12,15 +12,7 @@ import (
 
 func open(tb testing.TB) store.Store {
 	tb.Helper()
-	s, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "mpassid.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	if err := s.Migrate(tb.Context()); err != nil {
-		tb.Fatal(err)
-	}
-	return s
+	return sqlite.OpenTemp(tb)
 }
 
 func TestConformance(t *testing.T) {

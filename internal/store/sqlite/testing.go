@@ -1,0 +1,21 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// OpenTemp opens a migrated store in a fresh temporary directory of tb,
+// closed when tb ends: the store the other packages' tests run on.
+func OpenTemp(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(tb.Context(), filepath.Join(tb.TempDir(), "mpassid.db"))
+	if err != nil {
+		tb.Fatalf("open a SQLite store: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if err := s.Migrate(tb.Context()); err != nil {
+		tb.Fatalf("migrate the SQLite store: %v", err)
+	}
+	return s
+}
