@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	kflate "github.com/klauspost/compress/flate"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/mpassid/mpassid/internal/connector"
@@ -164,8 +165,7 @@ func TestRedirectBindingECDSA(t *testing.T) {
 }
 
 // TestStartConcurrent runs Start from several goroutines, which share the
-// pool of DEFLATE writers; every request must inflate to its own ID (run
-// with -race).
+// connector; every request must inflate to its own ID (run with -race).
 func TestStartConcurrent(t *testing.T) {
 	idp := newTestIdP(t)
 	idp.unsignedRequestsOK = true
@@ -195,4 +195,58 @@ func TestStartConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestDeflateReadsBack holds the stateless DEFLATE the connector writes to
+// what IdPs read it with, here compress/flate: messages of every size an
+// AuthnRequest can have and beyond one DEFLATE block, each read back
+// byte for byte.
+func TestDeflateReadsBack(t *testing.T) {
+	long := strings.Repeat(`<saml:Attribute Name="urn:oid:1.3.6.1.4.1.5923.1.1.1.6" Value="x`, 3000)
+	for _, msg := range []string{"", "<a/>", testAuthnRequestXML(t), long, long[:70001]} {
+		var b bytes.Buffer
+		if err := kflate.StatelessDeflate(&b, []byte(msg), true, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(flate.NewReader(&b))
+		if err != nil || string(got) != msg {
+			t.Fatalf("%d bytes: read back %d bytes, %v", len(msg), len(got), err)
+		}
+	}
+}
+
+// testAuthnRequestXML is an AuthnRequest as the connector writes it.
+func testAuthnRequestXML(tb testing.TB) string {
+	tb.Helper()
+	c, _, _ := offlineConnector(tb, newTestIdP(tb), alwaysFresh{})
+	var x bytes.Buffer
+	c.appendXML(&x, &authnRequest{
+		id: "id-0123456789abcdef0123456789abcdef", issueInstant: time.Now(),
+		destination: "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/saml2",
+	})
+	return x.String()
+}
+
+// BenchmarkDeflateAuthnRequest compares compress/flate's fastest level
+// (the writer reused, as it was pooled) with the stateless DEFLATE used.
+func BenchmarkDeflateAuthnRequest(b *testing.B) {
+	msg := []byte(testAuthnRequestXML(b))
+	var out bytes.Buffer
+	b.Run("compress-flate-BestSpeed", func(b *testing.B) {
+		w, _ := flate.NewWriter(&out, flate.BestSpeed)
+		for b.Loop() {
+			out.Reset()
+			w.Reset(&out)
+			_, _ = w.Write(msg)
+			_ = w.Close()
+		}
+		b.ReportMetric(float64(out.Len()), "bytes")
+	})
+	b.Run("stateless", func(b *testing.B) {
+		for b.Loop() {
+			out.Reset()
+			_ = kflate.StatelessDeflate(&out, msg, true, nil)
+		}
+		b.ReportMetric(float64(out.Len()), "bytes")
+	})
 }

@@ -1,7 +1,6 @@
 package saml
 
 import (
-	"compress/flate"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
@@ -44,9 +42,6 @@ type Connector struct {
 	// decryptionKeys decrypt encrypted assertions, in this order:
 	// EncryptionKey (else the RSA SigningKey), then DecryptionKeys.
 	decryptionKeys []*rsa.PrivateKey
-	// flaters are raw DEFLATE writers for the HTTP-Redirect binding,
-	// reused: a new one allocates hundreds of kilobytes.
-	flaters sync.Pool
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -93,12 +88,6 @@ func New(cfg Config) (*Connector, error) {
 		if k != nil {
 			c.decryptionKeys = append(c.decryptionKeys, k)
 		}
-	}
-	c.flaters.New = func() any {
-		// BestSpeed: an AuthnRequest is a few hundred bytes, and this
-		// level's Reset clears no tables.
-		w, _ := flate.NewWriter(nil, flate.BestSpeed) // a valid level never fails
-		return w
 	}
 	if c.maxResponse <= 0 {
 		c.maxResponse = DefaultMaxResponseSize
