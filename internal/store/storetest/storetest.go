@@ -990,6 +990,31 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 		})
 	})
+	// A userinfo request asks whether its grant was revoked: a point read
+	// under a request's (cancellable) context, here of a mark that exists
+	// half the time.
+	b.Run("MarkedRead", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		for i := range 1000 {
+			if _, err := s.MarkUsed(ctx, "revoked", fmt.Sprint("grant-", i), time.Now().Add(time.Hour)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var seq atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n := seq.Add(1)
+				marked, err := s.Marked(ctx, "revoked", fmt.Sprint("grant-", n%2000))
+				if err != nil || marked != (n%2000 < 1000) {
+					b.Error(n, marked, err)
+					return
+				}
+			}
+		})
+	})
 	b.Run("TransactionCreateConsume", func(b *testing.B) {
 		s := open(b)
 		ctx := b.Context()
