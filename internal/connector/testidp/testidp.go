@@ -41,7 +41,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,7 +184,7 @@ type Config struct {
 type Connector struct {
 	users    []User
 	byName   map[string]int
-	key      []byte
+	macKey   *macKey
 	pagePath string
 	ttl      time.Duration
 	log      *slog.Logger
@@ -210,7 +209,6 @@ func New(cfg Config, replay connector.ReplayCache, now func() time.Time) (*Conne
 	c := &Connector{
 		users:    cfg.Users,
 		byName:   map[string]int{},
-		key:      cfg.Key,
 		pagePath: cfg.PagePath,
 		ttl:      cfg.LinkTTL,
 		log:      cfg.Logger,
@@ -233,14 +231,16 @@ func New(cfg Config, replay connector.ReplayCache, now func() time.Time) (*Conne
 		c.log = slog.Default()
 	}
 	c.log = c.log.With("connector", "testidp")
+	key := cfg.Key
 	switch {
-	case len(c.key) == 0:
-		c.key = make([]byte, MinKeyLength)
-		rand.Read(c.key)
+	case len(key) == 0:
+		key = make([]byte, MinKeyLength)
+		rand.Read(key)
 		c.log.Warn("test identity source has no configured key; using a random one, which works with one broker instance only")
-	case len(c.key) < MinKeyLength:
+	case len(key) < MinKeyLength:
 		return nil, fmt.Errorf("testidp: key must be at least %d bytes", MinKeyLength)
 	}
+	c.macKey = newMACKey(key)
 	if c.pagePath == "" {
 		c.pagePath = DefaultPagePath
 	}
@@ -272,22 +272,9 @@ func (c *Connector) Capabilities() connector.Capabilities {
 	return connector.Capabilities{ForceAuthn: true}
 }
 
-// mac is HMAC-SHA256 under the key of a purpose and length-prefixed fields,
-// so that no two field lists share an input. The input is written to the
-// hash at once: with BoringCrypto each Write is a call into C.
+// mac is HMAC-SHA256 under the key of a purpose and length-prefixed fields.
 func (c *Connector) mac(purpose string, fields ...string) []byte {
-	n := 4 + len(purpose)
-	for _, f := range fields {
-		n += 4 + len(f)
-	}
-	in := make([]byte, 0, n)
-	for _, f := range append([]string{purpose}, fields...) {
-		in = binary.BigEndian.AppendUint32(in, uint32(len(f)))
-		in = append(in, f...)
-	}
-	m := hmac.New(sha256.New, c.key)
-	m.Write(in)
-	return m.Sum(nil)
+	return c.macKey.sum(purpose, fields...)
 }
 
 type state struct {
