@@ -385,6 +385,7 @@ func (r *runner) samlLogin(ctx context.Context, v *vu, src *source) error {
 	if err != nil {
 		return newError("saml request", "sign", err)
 	}
+	r.ops.checks(r.sp.kp.key.Public())
 	target := r.idp.sso + "?" + signed + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
 	p, err := v.b.get(ctx, target, "saml sso")
 	if err != nil {
@@ -475,6 +476,12 @@ func (r *runner) verifySAMLResponse(b64, requestID string, now time.Time, crossC
 	signedA, err := samlconn.VerifyEnveloped(assertion, roots, now)
 	if err != nil {
 		return newError(step, "assertion signature does not verify", err)
+	}
+	// The broker signed the assertion, and the Response too if it carries
+	// a Signature (not checked here: the assertion's is the one relied on).
+	r.ops.signed(roots[0].PublicKey)
+	if _, signed := onlyDSigChild(root, "Signature"); signed {
+		r.ops.signed(roots[0].PublicKey)
 	}
 	if crossCheck {
 		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: roots})

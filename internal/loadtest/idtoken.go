@@ -35,6 +35,7 @@ import (
 type idTokenVerifier struct {
 	issuer, clientID, jwksURL string
 	client                    *http.Client
+	ops                       *sigOps // counts the ID tokens the broker signed
 
 	mu   sync.Mutex
 	keys []jose.JSONWebKey
@@ -235,26 +236,29 @@ func (v *idTokenVerifier) verifySignature(ctx context.Context, alg, kid string, 
 	v.mu.Lock()
 	keys, gen := v.keys, v.gen
 	v.mu.Unlock()
-	if verifiesWithAny(keys, alg, kid, digest, sig) {
+	if key := verifyingKey(keys, alg, kid, digest, sig); key != nil {
+		v.ops.signed(key)
 		return nil
 	}
 	keys, err := v.fetchKeys(ctx, gen)
 	if err != nil {
 		return err
 	}
-	if verifiesWithAny(keys, alg, kid, digest, sig) {
+	if key := verifyingKey(keys, alg, kid, digest, sig); key != nil {
+		v.ops.signed(key)
 		return nil
 	}
 	return errors.New("no key of the JWKS verifies the signature")
 }
 
-func verifiesWithAny(keys []jose.JSONWebKey, alg, kid string, digest, sig []byte) bool {
+// verifyingKey returns the key of keys that verifies the signature, or nil.
+func verifyingKey(keys []jose.JSONWebKey, alg, kid string, digest, sig []byte) any {
 	for _, k := range keys {
 		if (kid == "" || k.KeyID == kid) && verifiesWith(k.Key, alg, digest, sig) {
-			return true
+			return k.Key
 		}
 	}
-	return false
+	return nil
 }
 
 // verifiesWith checks a JWS signature over a SHA-256 digest: PKCS #1 v1.5

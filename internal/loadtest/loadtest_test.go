@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"path/filepath"
 	"strings"
@@ -78,16 +79,30 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 		// requests is how many requests the logins send to the broker:
 		// each one's latency is in the report.
 		requests int
+		// ops are the broker's public-key operations per login: it signs
+		// ID tokens, assertions and AuthnRequests to the upstream SAML IdP
+		// with its RSA-2048 keys, and checks the tool's services'
+		// AuthnRequests and its upstream IdPs' assertions and ID tokens
+		// (P-256, or RSA-2048 with rsaKeys).
+		ops map[string]float64
 	}{
 		// authorize, the test source's page, its callback, token, userinfo
-		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false, false, 50 * 5},
+		{"oidc via test source", []string{FlowOIDC}, []string{SourceTest}, 50, false, false, 50 * 5,
+			map[string]float64{"RSA-2048 sign": 1}},
 		// SSO, the test source's page, its callback
-		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false, false, 50 * 3},
-		// OIDC: authorize, callback, token, userinfo; SAML: SSO, ACS
-		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false, false, 20*4 + 20*2},
+		{"saml via test source", []string{FlowSAML}, []string{SourceTest}, 50, false, false, 50 * 3,
+			map[string]float64{"RSA-2048 sign": 1, "P-256 check": 1}},
+		// OIDC: authorize, callback, token, userinfo; SAML: SSO, ACS. A
+		// quarter of the logins each: OIDC via SAML signs twice and checks
+		// once, SAML via SAML twice and twice, OIDC via OIDC once and once,
+		// SAML via OIDC once and twice.
+		{"both via upstream SAML and OIDC", []string{FlowOIDC, FlowSAML}, []string{SourceSAMLUpstream, SourceOIDCUpstream}, 40, false, false, 20*4 + 20*2,
+			map[string]float64{"RSA-2048 sign": 1.5, "P-256 check": 1.5}},
 		// and the selection page and the choice made on it
-		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true, false, 44},
-		{"saml via upstream SAML, RSA keys", []string{FlowSAML}, []string{SourceSAMLUpstream}, 10, false, true, 10 * 2},
+		{"both via the selection page", []string{FlowOIDC, FlowSAML}, []string{SourceTest, SourceSAMLUpstream}, 8, true, false, 44,
+			map[string]float64{"RSA-2048 sign": 1.5, "P-256 check": 1}},
+		{"saml via upstream SAML, RSA keys", []string{FlowSAML}, []string{SourceSAMLUpstream}, 10, false, true, 10 * 2,
+			map[string]float64{"RSA-2048 sign": 2, "RSA-2048 check": 2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +143,13 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			}
 			if n != tc.requests {
 				t.Errorf("the endpoints count %d requests, want %d", n, tc.requests)
+			}
+			ops := map[string]float64{}
+			for _, op := range rep.SignatureOps {
+				ops[op.Op] = op.PerLogin
+			}
+			if !maps.Equal(ops, tc.ops) {
+				t.Errorf("public-key operations per login %v, want %v", ops, tc.ops)
 			}
 		})
 	}

@@ -236,6 +236,13 @@ type Report struct {
 	// across machines and builds: the mean of SignatureBefore and
 	// SignatureAfter, measured right before and right after the run.
 	Signature, SignatureBefore, SignatureAfter time.Duration
+	// SignatureOps are the broker's public-key operations per successful
+	// login, as the tool saw them (see sigOps); with PIDs, each with its
+	// cost in this binary measured after the run, and SignatureOpsPerLogin
+	// their sum. The server's CPU per login beyond them is the part an
+	// implementation can make smaller.
+	SignatureOps         []SignatureOp
+	SignatureOpsPerLogin time.Duration
 }
 
 // keptUp is the share of an open loop's rate below which the report says
@@ -366,6 +373,34 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
 }
 
+// formatSignatureOps writes the broker's public-key operations per login
+// and, given the server's CPU, what it spent beyond them.
+func formatSignatureOps(w io.Writer, rep *Report) {
+	if len(rep.SignatureOps) == 0 {
+		return
+	}
+	parts := make([]string, 0, len(rep.SignatureOps))
+	for _, op := range rep.SignatureOps {
+		part := fmt.Sprintf("%.2f %s", op.PerLogin, op.Op)
+		if op.Cost > 0 {
+			part += " (" + ms(op.Cost) + " each)"
+		} else if rep.SignatureOpsPerLogin > 0 {
+			part += " (not measured)"
+		}
+		parts = append(parts, part)
+	}
+	if rep.SignatureOpsPerLogin <= 0 {
+		fmt.Fprintf(w, "public-key:   per login %s\n", strings.Join(parts, ", "))
+		return
+	}
+	fmt.Fprintf(w, "public-key:   per login %s = %s of CPU at the idle cost\n", strings.Join(parts, ", "), ms(rep.SignatureOpsPerLogin))
+	if rep.ServerCPU > 0 {
+		beyond := rep.ServerCPUPerLogin - rep.SignatureOpsPerLogin
+		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times the public-key operations\n",
+			ms(beyond), float64(beyond)/float64(rep.SignatureOpsPerLogin))
+	}
+}
+
 // formatRequests writes a line of broker request latencies.
 func formatRequests(w io.Writer, label string, l Latencies, logins int) {
 	per := 0.0
@@ -438,6 +473,7 @@ func (rep *Report) Format(w io.Writer) {
 			fmt.Fprintf(w, "warning:      the signature's cost moved by %.0f %% during the run: the machine's speed changed (busy neighbours?), so its CPU figures are uncertain; run it again\n", 100*moved)
 		}
 	}
+	formatSignatureOps(w, rep)
 	if len(rep.ErrorKinds) > 0 {
 		fmt.Fprintln(w, "errors by kind:")
 		kinds := make([]string, 0, len(rep.ErrorKinds))

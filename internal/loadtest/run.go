@@ -40,6 +40,7 @@ type runner struct {
 	sources map[string]*source
 
 	samlVerified atomic.Uint64 // SAML Responses verified, for the cross-check
+	ops          sigOps        // the broker's public-key operations
 }
 
 func (r *runner) usesFlow(f string) bool {
@@ -91,7 +92,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		return nil, err
 	}
 	if r.usesSource(SourceSAMLUpstream) {
-		idp, err := startSAMLIdP(r.runID, opts.RSAKeys)
+		idp, err := startSAMLIdP(r.runID, opts.RSAKeys, &r.ops)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +101,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.localIdPs[idp.base] = idp
 	}
 	if r.usesSource(SourceOIDCUpstream) {
-		op, err := startOIDCOP(r.runID)
+		op, err := startOIDCOP(r.runID, &r.ops)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +142,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.sources[SourceOIDCUpstream] = &source{name: SourceOIDCUpstream, flowName: r.oidcOP.flowName, id: strconv.FormatInt(r.reg.oidcIdPID, 10)}
 	}
 	if r.oidc != nil {
-		r.oidc.verifier = &idTokenVerifier{issuer: r.oidc.issuer, clientID: r.reg.clientID, jwksURL: r.oidc.jwks, client: r.setup}
+		r.oidc.verifier = &idTokenVerifier{issuer: r.oidc.issuer, clientID: r.reg.clientID, jwksURL: r.oidc.jwks, client: r.setup, ops: &r.ops}
 		r.oidc.authorizeRequest = r.oidc.authorize + "?" + url.Values{
 			"response_type": {"code"}, "client_id": {r.reg.clientID}, "redirect_uri": {r.redirectURI},
 			"scope": {"openid profile"}, "code_challenge_method": {"S256"},
@@ -395,6 +396,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
+	opsBefore := r.ops.snapshot()
 	var claimed, ok, failed atomic.Int64
 	stats := make([]*workerStats, r.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -462,7 +464,12 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
+	ops := r.ops.snapshot()
+	for op, n := range opsBefore {
+		ops[op] -= n
+	}
 	rep := r.report(stats, elapsed, before, after)
+	rep.SignatureOps = signatureOps(ops, rep.Logins)
 	if len(r.opts.PIDs) > 0 {
 		// Same binary, so same crypto as the server. The pause lets the
 		// servers finish the logins the end of the run cut off, which
@@ -477,6 +484,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 		}
 		rep.SignatureBefore = sigBefore
 		rep.Signature = (sigBefore + rep.SignatureAfter) / 2
+		rep.SignatureOpsPerLogin = measureSignatureOps(rep.SignatureOps, rep.Signature)
 	}
 	return rep, nil
 }

@@ -33,7 +33,8 @@ type oidcOP struct {
 	clientSecret string
 	kid          string
 	key          *ecdsa.PrivateKey
-	jwtHeader    string // the ID tokens' protected header, encoded
+	ops          *sigOps // counts the ID tokens the broker checks
+	jwtHeader    string  // the ID tokens' protected header, encoded
 	jwks         []byte
 	srv          *http.Server
 	users        atomic.Uint64
@@ -55,7 +56,7 @@ type opGrant struct {
 // opEntryTTL is how long an unused code or access token is kept.
 const opEntryTTL = 5 * time.Minute
 
-func startOIDCOP(runID string) (*oidcOP, error) {
+func startOIDCOP(runID string, ops *sigOps) (*oidcOP, error) {
 	kp, err := newKeyPair("mpassid loadtest upstream OP", false) // ES256 ID tokens
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func startOIDCOP(runID string) (*oidcOP, error) {
 	op := &oidcOP{
 		issuer: "http://" + ln.Addr().String(), flowName: "LoadtestOIDC" + runID,
 		clientID: "mpassid-loadtest-" + runID, clientSecret: randomToken(),
-		kid: "lt-" + runID, codes: map[string]*opGrant{}, tokens: map[string]*opGrant{},
+		kid: "lt-" + runID, codes: map[string]*opGrant{}, tokens: map[string]*opGrant{}, ops: ops,
 	}
 	key, ok := kp.key.(*ecdsa.PrivateKey)
 	if !ok {
@@ -262,6 +263,7 @@ func (op *oidcOP) idToken(g *opGrant, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sign the ID token: %w", err)
 	}
+	op.ops.checks(&op.key.PublicKey)
 	// JWS wants r and s as two 32-byte big-endian numbers, not ASN.1.
 	var sig [64]byte
 	r.FillBytes(sig[:32])

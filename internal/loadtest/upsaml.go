@@ -98,7 +98,8 @@ func newKeyPair(cn string, rsaKey bool) (*keyPair, error) {
 // https SSO endpoints only); virtual users reach its handler in-process.
 type samlIdP struct {
 	kp       *keyPair
-	certB64  string // the certificate in base64, for KeyInfo and metadata
+	ops      *sigOps // counts the broker's signed AuthnRequests and its checks of our assertions
+	certB64  string  // the certificate in base64, for KeyInfo and metadata
 	base     string
 	entityID string
 	flowName string
@@ -113,7 +114,7 @@ type samlIdP struct {
 	inflaters sync.Pool
 }
 
-func startSAMLIdP(runID string, rsaKey bool) (*samlIdP, error) {
+func startSAMLIdP(runID string, rsaKey bool, ops *sigOps) (*samlIdP, error) {
 	kp, err := newKeyPair("mpassid loadtest upstream SAML IdP", rsaKey)
 	if err != nil {
 		return nil, err
@@ -122,7 +123,7 @@ func startSAMLIdP(runID string, rsaKey bool) (*samlIdP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream SAML IdP: listen: %w", err)
 	}
-	idp := &samlIdP{kp: kp, certB64: base64.StdEncoding.EncodeToString(kp.cert.Raw), base: "https://" + ln.Addr().String(), flowName: "LoadtestSAML" + runID}
+	idp := &samlIdP{kp: kp, ops: ops, certB64: base64.StdEncoding.EncodeToString(kp.cert.Raw), base: "https://" + ln.Addr().String(), flowName: "LoadtestSAML" + runID}
 	idp.entityID = idp.base + "/idp"
 	cert := tls.Certificate{Certificate: [][]byte{kp.cert.Raw}, PrivateKey: kp.key, Leaf: kp.cert}
 	// The broker may try the placeholder metadata URL before the upload and
@@ -194,9 +195,11 @@ func (idp *samlIdP) readRequest(rawQuery string) (*authnRequest, string, error) 
 		return nil, "", fmt.Errorf("RelayState: %w", err)
 	}
 	if certs := idp.spCerts.Load(); certs != nil {
-		if err := verifyQuerySignature(raw, *certs); err != nil {
+		pub, err := verifyQuerySignature(raw, *certs)
+		if err != nil {
 			return nil, "", err
 		}
+		idp.ops.signed(pub)
 	}
 	msg, err := url.QueryUnescape(raw["SAMLRequest"])
 	if err != nil {
@@ -240,19 +243,20 @@ func (idp *samlIdP) inflate(deflated []byte) ([]byte, error) {
 }
 
 // verifyQuerySignature checks an HTTP-Redirect signature (rsa-sha256 or
-// ecdsa-sha256) over the octets as received.
-func verifyQuerySignature(raw map[string]string, certs []*x509.Certificate) error {
+// ecdsa-sha256) over the octets as received, and returns the key that
+// verified it.
+func verifyQuerySignature(raw map[string]string, certs []*x509.Certificate) (crypto.PublicKey, error) {
 	sigAlg, err := url.QueryUnescape(raw["SigAlg"])
 	if err != nil || raw["Signature"] == "" {
-		return errors.New("AuthnRequest is not signed")
+		return nil, errors.New("AuthnRequest is not signed")
 	}
 	s, err := url.QueryUnescape(raw["Signature"])
 	if err != nil {
-		return fmt.Errorf("signature: %w", err)
+		return nil, fmt.Errorf("signature: %w", err)
 	}
 	sig, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
-		return fmt.Errorf("signature: %w", err)
+		return nil, fmt.Errorf("signature: %w", err)
 	}
 	signed := "SAMLRequest=" + raw["SAMLRequest"]
 	if rs, ok := raw["RelayState"]; ok {
@@ -264,15 +268,15 @@ func verifyQuerySignature(raw map[string]string, certs []*x509.Certificate) erro
 		switch pub := c.PublicKey.(type) {
 		case *rsa.PublicKey:
 			if sigAlg == sigRSASHA256 && rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil {
-				return nil
+				return pub, nil
 			}
 		case *ecdsa.PublicKey:
 			if sigAlg == sigECDSASHA256 && ecdsa.VerifyASN1(pub, digest[:], sig) {
-				return nil
+				return pub, nil
 			}
 		}
 	}
-	return fmt.Errorf("AuthnRequest signature (%s) does not verify", sigAlg)
+	return nil, fmt.Errorf("AuthnRequest signature (%s) does not verify", sigAlg)
 }
 
 func samlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -342,6 +346,7 @@ func (idp *samlIdP) signedResponse(req *authnRequest, now time.Time, nameID stri
 	if err != nil {
 		return nil, fmt.Errorf("sign the assertion: %w", err)
 	}
+	idp.ops.checks(idp.kp.key.Public())
 
 	var out bytes.Buffer
 	out.Grow(head.Len() + tail.Len() + len(signedInfo) + len(idp.certB64) + 1024)
