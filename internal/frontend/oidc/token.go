@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/store"
@@ -173,18 +174,33 @@ func (t *tokenResponse) appendJSON(b []byte) []byte {
 }
 
 // appendJSONString appends s as a JSON string exactly as encoding/json
-// writes it: quoted as it is when it has nothing encoding/json escapes,
-// otherwise by encoding/json itself.
+// writes it: quoted as it is when it has nothing encoding/json escapes
+// (it writes valid UTF-8 as it is, as in Finnish and Swedish names, but
+// for U+2028 and U+2029), otherwise by encoding/json itself.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+				return appendMarshalledString(b, s)
+			}
+			i += size
+			continue
 		}
+		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendMarshalledString(b, s)
+		}
+		i++
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+func appendMarshalledString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
 }
 
 // exchangeCode redeems an authorization code once.
