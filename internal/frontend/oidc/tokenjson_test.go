@@ -89,9 +89,9 @@ func FuzzAppendClaims(f *testing.F) {
 func BenchmarkReleasedClaims(b *testing.B) {
 	c := map[string]any{
 		"given_name": "Maija", "family_name": "Meikäläinen", "urn:mpass.id:uid": "MPASSOID.1a2b3c4d5e6f7a8b9c0d",
-		"urn:mpass.id:role": []string{"1.2.246.562.10.00000000001;00001;Opettaja", "1.2.246.562.10.00000000002;00002;Opettaja"},
-		"urn:mpass.id:schoolCode": []string{"00001", "00002", "00003", "00004", "00005"},
-		"urn:mpass.id:educationProviderInfo": []string{"1.2.246.562.10.00000000001;Esimerkkilän kaupunki"},
+		"urn:mpass.id:role":                    []string{"1.2.246.562.10.00000000001;00001;Opettaja", "1.2.246.562.10.00000000002;00002;Opettaja"},
+		"urn:mpass.id:schoolCode":              []string{"00001", "00002", "00003", "00004", "00005"},
+		"urn:mpass.id:educationProviderInfo":   []string{"1.2.246.562.10.00000000001;Esimerkkilän kaupunki"},
 		"urn:mpass.id:learningMaterialsCharge": []string{"0;00001", "1;00002"},
 	}
 	b.Run("encoding-json", func(b *testing.B) {
