@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -49,14 +50,7 @@ func (p *Provider) signPayload(alg, typ string, payload []byte) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("signing key: %w", err)
 	}
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{alg, sk.ID, typ})
-	if err != nil {
-		return "", fmt.Errorf("header: %w", err)
-	}
+	header := appendJWSHeader(make([]byte, 0, 96), alg, sk.ID, typ)
 	enc := base64.RawURLEncoding
 	hl, pl := enc.EncodedLen(len(header)), enc.EncodedLen(len(payload))
 	out := make([]byte, hl+1+pl, hl+1+pl+1+enc.EncodedLen(512))
@@ -88,6 +82,44 @@ type idTokenClaims struct {
 	AtHash   string `json:"at_hash,omitempty"`
 }
 
+// appendJSON appends c as encoding/json writes it (TestIDTokenClaimsJSON),
+// without its reflection on every token.
+func (c *idTokenClaims) appendJSON(b []byte) []byte {
+	b = append(b, `{"iss":`...)
+	b = appendJSONString(b, c.Iss)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, c.Sub)
+	b = append(b, `,"aud":`...)
+	b = appendJSONString(b, c.Aud)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, c.Iat, 10)
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, c.Exp, 10)
+	b = append(b, `,"auth_time":`...)
+	b = strconv.AppendInt(b, c.AuthTime, 10)
+	b = append(b, `,"acr":`...)
+	b = appendJSONString(b, c.ACR)
+	for _, f := range [...]struct{ key, value string }{{`,"nonce":`, c.Nonce}, {`,"sid":`, c.SID}, {`,"at_hash":`, c.AtHash}} {
+		if f.value != "" {
+			b = append(b, f.key...)
+			b = appendJSONString(b, f.value)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendJWSHeader appends the protected header {"alg","kid","typ"} as
+// encoding/json writes the struct of those fields (TestJWSHeaderJSON).
+func appendJWSHeader(b []byte, alg, kid, typ string) []byte {
+	b = append(b, `{"alg":`...)
+	b = appendJSONString(b, alg)
+	b = append(b, `,"kid":`...)
+	b = appendJSONString(b, kid)
+	b = append(b, `,"typ":`...)
+	b = appendJSONString(b, typ)
+	return append(b, '}')
+}
+
 // signIDToken builds and signs the ID token of grant g.
 func (p *Provider) signIDToken(svc *broker.Service, g *grantData, accessToken string, now time.Time) (string, error) {
 	std := idTokenClaims{
@@ -98,11 +130,7 @@ func (p *Provider) signIDToken(svc *broker.Service, g *grantData, accessToken st
 	if accessToken != "" {
 		std.AtHash = leftHash(accessToken)
 	}
-	b, err := json.Marshal(std)
-	if err != nil {
-		return "", fmt.Errorf("claims: %w", err)
-	}
-	payload, err := withClaims(b, g.Claims)
+	payload, err := withClaims(std.appendJSON(make([]byte, 0, 512)), g.Claims)
 	if err != nil {
 		return "", err
 	}

@@ -45,6 +45,17 @@ type participantData struct {
 	Sub      string `json:"sub"`
 }
 
+// appendJSON appends d as encoding/json writes it (TestParticipantDataJSON).
+func (d *participantData) appendJSON(b []byte) []byte {
+	b = append(b, `{"client_id":`...)
+	b = appendJSONString(b, d.ClientID)
+	b = append(b, `,"sid":`...)
+	b = appendJSONString(b, d.SID)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, d.Sub)
+	return append(b, '}')
+}
+
 // Respond answers the service at the end of a login: a code, or an error,
 // sent to the registered redirect_uri kept in the request state.
 func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.Result) {
@@ -122,7 +133,7 @@ func (p *Provider) Respond(w http.ResponseWriter, r *http.Request, res *broker.R
 		return
 	}
 	if res.Session.ID != "" {
-		pd, _ := json.Marshal(participantData{ClientID: st.ClientID, SID: g.SID, Sub: g.Sub})
+		pd := (&participantData{ClientID: st.ClientID, SID: g.SID, Sub: g.Sub}).appendJSON(nil)
 		if err := p.flow.AddParticipant(ctx, res.Session.ID, broker.Participant{
 			ServiceID: svc.ID(), Protocol: broker.ProtocolOIDC, Data: pd,
 		}); err != nil {

@@ -105,3 +105,60 @@ func BenchmarkReleasedClaims(b *testing.B) {
 		}
 	})
 }
+
+// The ID token's own claims, the JWS header and a logout participant's
+// data, written by hand, are byte for byte what encoding/json writes.
+func TestIDTokenClaimsJSON(t *testing.T) {
+	for _, c := range []idTokenClaims{
+		{Iss: "https://mpass.example.fi", Sub: "MPASSOID.abc", Aud: "client-1", Iat: 1767225600, Exp: 1767226200, AuthTime: 1767225590, ACR: "urn:mpass.id:authnContextClass:Testi", Nonce: "n-0S6_WzA2Mj", SID: "sid1", AtHash: "77QmUPtjPfzWtF2AnpK9RQ"},
+		{Iss: "i", Sub: "s", Aud: "a", ACR: ""},
+		{Iss: "<&>", Sub: "ä\u2028", Aud: `"\`, Iat: -1, Exp: 0, AuthTime: 9223372036854775807, ACR: "\xff", SID: "x"},
+	} {
+		want, err := json.Marshal(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzIDTokenClaimsJSON(f *testing.F) {
+	f.Add("https://mpass.example.fi", "sub", "aud", int64(1767225600), "acr", "nonce", "", "<\u2028>")
+	f.Fuzz(func(t *testing.T, iss, sub, aud string, iat int64, acr, nonce, sid, atHash string) {
+		c := idTokenClaims{Iss: iss, Sub: sub, Aud: aud, Iat: iat, Exp: iat + 600, AuthTime: iat - 1, ACR: acr, Nonce: nonce, SID: sid, AtHash: atHash}
+		want, _ := json.Marshal(&c)
+		if got := c.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+func TestJWSHeaderJSON(t *testing.T) {
+	for _, h := range [][3]string{{"RS256", "k-2026-11", "JWT"}, {"ES256", "", "logout+jwt"}, {"<", "\xff", "ä"}} {
+		want, err := json.Marshal(struct {
+			Alg string `json:"alg"`
+			Kid string `json:"kid"`
+			Typ string `json:"typ"`
+		}{h[0], h[1], h[2]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJWSHeader(nil, h[0], h[1], h[2]); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func TestParticipantDataJSON(t *testing.T) {
+	for _, d := range []participantData{{ClientID: "c", SID: "s", Sub: "MPASSOID.x"}, {}, {ClientID: "<&>", SID: "\u2029", Sub: "\x00"}} {
+		want, err := json.Marshal(&d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -83,16 +82,11 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sub, err := json.Marshal(struct {
-		Sub string `json:"sub"`
-	}{g.Sub})
-	if err == nil {
-		sub, err = withClaims(sub, g.Claims)
-	}
+	body, err := withClaims(append(appendJSONString([]byte(`{"sub":`), g.Sub), '}'), g.Claims)
 	if err != nil {
 		p.log.ErrorContext(r.Context(), "userinfo: encode claims", errAttr(err))
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: errServerError})
 		return
 	}
-	writeRawJSON(w, http.StatusOK, sub)
+	writeRawJSON(w, http.StatusOK, body)
 }
