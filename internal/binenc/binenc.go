@@ -77,6 +77,10 @@ func (w *Writer) Strings(ss []string) {
 	}
 }
 
+// Count appends the number of elements of a list whose elements the
+// owner writes next.
+func (w *Writer) Count(n int) { w.b = binary.AppendUvarint(w.b, uint64(n)) }
+
 // Time appends an instant with nanoseconds, in UTC.
 func (w *Writer) Time(t time.Time) {
 	if t.IsZero() {
@@ -153,6 +157,11 @@ func (r *Reader) length(min int) int {
 	r.b = r.b[n:]
 	return int(v)
 }
+
+// Count reads the number of elements of a list, each of which takes at
+// least min bytes: a count that what is left cannot hold is a failure, so
+// that a damaged record never makes its owner allocate for it.
+func (r *Reader) Count(min int) int { return r.length(max(min, 1)) }
 
 // String reads a string.
 func (r *Reader) String() string {

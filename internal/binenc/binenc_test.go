@@ -136,3 +136,28 @@ func TestWrittenAsJSON(t *testing.T) {
 		}
 	}
 }
+
+// A count reads back, and one that what is left cannot hold, at the
+// least size the owner gives per element, is a failure before anything
+// is allocated for it.
+func TestCount(t *testing.T) {
+	w := NewWriter(3, 8)
+	w.Count(2)
+	w.Int(5)
+	w.Int(6)
+	r := NewReader(w.Bytes(), 3)
+	if n := r.Count(1); n != 2 || r.Int() != 5 || r.Int() != 6 || r.Done() != nil {
+		t.Errorf("count %d, %v", n, r.Done())
+	}
+	for _, min := range []int{2, 3} {
+		r := NewReader(w.Bytes(), 3)
+		if n := r.Count(min); n != 0 || !errors.Is(r.Done(), ErrMalformed) {
+			t.Errorf("elements of at least %d bytes: count %d, %v", min, n, r.Done())
+		}
+	}
+	w = NewWriter(3, 8)
+	w.Count(math.MaxInt32)
+	if r := NewReader(w.Bytes(), 3); r.Count(0) != 0 || !errors.Is(r.Done(), ErrMalformed) {
+		t.Error("a count beyond the record read")
+	}
+}

@@ -83,11 +83,7 @@ func (b *Broker) storeSession(ctx context.Context, id string) error {
 	if p == nil {
 		return fmt.Errorf("no pending session %s", id)
 	}
-	raw, err := json.Marshal(p.data)
-	if err != nil {
-		return fmt.Errorf("encode session: %w", err)
-	}
-	p.rec.Data = raw
+	p.rec.Data = encodeSession(&p.data)
 	if err := b.st.PutSession(ctx, p.rec); err != nil {
 		return fmt.Errorf("store session: %w", err)
 	}
@@ -126,11 +122,11 @@ func (b *Broker) sessionByID(ctx context.Context, id string) (*Session, *session
 	if !now.Before(rec.IdleExpiresAt) || !now.Before(rec.ExpiresAt) {
 		return nil, nil, nil
 	}
-	var data sessionData
-	if err := json.Unmarshal(rec.Data, &data); err != nil {
-		return nil, nil, fmt.Errorf("decode session: %w", err)
+	data, _, err := decodeSession(rec.Data)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &Session{ID: rec.ID, AuthnInstant: data.AuthnInstant, SourceID: data.SourceID, Source: data.Source, ExpiresAt: rec.ExpiresAt}, &data, nil
+	return &Session{ID: rec.ID, AuthnInstant: data.AuthnInstant, SourceID: data.SourceID, Source: data.Source, ExpiresAt: rec.ExpiresAt}, data, nil
 }
 
 // CurrentSession returns the browser's live SSO session, or nil.
@@ -153,14 +149,18 @@ func (b *Broker) AddParticipant(ctx context.Context, sessionID string, p Partici
 	if err != nil {
 		return fmt.Errorf("add participant: %w", err)
 	}
-	var data sessionData
-	if err := json.Unmarshal(rec.Data, &data); err != nil {
-		return fmt.Errorf("decode session: %w", err)
+	data, asJSON, err := decodeSession(rec.Data)
+	if err != nil {
+		return err
 	}
 	data.addParticipant(p)
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("encode session: %w", err)
+	// A record an earlier version wrote stays in its form, which that
+	// version, rolled back to, still reads.
+	raw := encodeSession(data)
+	if asJSON {
+		if raw, err = json.Marshal(data); err != nil {
+			return fmt.Errorf("encode session: %w", err)
+		}
 	}
 	idle := b.cfg.Now().Add(b.cfg.SessionIdleTimeout)
 	if idle.After(rec.ExpiresAt) {
