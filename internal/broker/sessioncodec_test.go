@@ -149,3 +149,43 @@ func sessionEmptyAsNil(d *sessionData) sessionData {
 	}
 	return c
 }
+
+// Every field of the user's record and its roles survives the record, so
+// a field added to model.User without its line in encodeSession fails
+// here rather than vanishing from sessions.
+func TestSessionCodecKeepsEveryUserField(t *testing.T) {
+	var role model.UserRole
+	fillFields(t, reflect.ValueOf(&role).Elem())
+	u := &model.User{}
+	fillFields(t, reflect.ValueOf(u).Elem())
+	u.Roles = []model.UserRole{role}
+	d := sessionData{User: u, SourceID: 1, Source: "s", AuthnInstant: time.Unix(1, 0).UTC()}
+	got, _, err := decodeSession(encodeSession(&d))
+	if err != nil || !reflect.DeepEqual(got.User, u) {
+		t.Errorf("user\n got %+v, %v\nwant %+v", got.User, err, u)
+	}
+}
+
+// fillFields sets every field of the struct v to a value other than its
+// zero value.
+func fillFields(t *testing.T, v reflect.Value) {
+	t.Helper()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.String:
+			f.SetString("value " + v.Type().Field(i).Name)
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		case f.Kind() == reflect.Int:
+			f.SetInt(int64(i + 2))
+		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int:
+			n := i + 3
+			f.Set(reflect.ValueOf(&n))
+		case f.Kind() == reflect.Slice && f.Type().Elem() == reflect.TypeOf(model.UserRole{}):
+			// set by the caller
+		default:
+			t.Fatalf("field %s of %s: a kind the session record does not write (%s); add it to encodeSession and here", v.Type().Field(i).Name, v.Type(), f.Kind())
+		}
+	}
+}
