@@ -156,11 +156,13 @@ func (b *Broker) AddParticipant(ctx context.Context, sessionID string, p Partici
 	data.addParticipant(p)
 	// A record an earlier version wrote stays in its form, which that
 	// version, rolled back to, still reads.
-	raw := encodeSession(data)
+	var raw []byte
 	if asJSON {
 		if raw, err = json.Marshal(data); err != nil {
 			return fmt.Errorf("encode session: %w", err)
 		}
+	} else {
+		raw = encodeSession(data)
 	}
 	idle := b.cfg.Now().Add(b.cfg.SessionIdleTimeout)
 	if idle.After(rec.ExpiresAt) {
