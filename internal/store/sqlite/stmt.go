@@ -63,9 +63,10 @@ func (s *Store) queryRowW(ctx context.Context, query string, args ...any) *sql.R
 
 // queryRowR runs a single-row lookup by key on a reader connection. Not
 // cancellable: such a read takes microseconds and a WAL reader never waits
-// for the writer, while a cancellable context costs a watching goroutine
-// in database/sql and another in the driver for every read, a tenth of a
-// read's cost (BenchmarkStore/MarkedRead).
+// for the writer (only an in-memory store, for tests, reads on the
+// writer's one connection), while a cancellable context costs a watching
+// goroutine in database/sql and another in the driver for every read, a
+// tenth of a read's cost (BenchmarkStore/MarkedRead).
 func (s *Store) queryRowR(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = context.WithoutCancel(ctx)
 	st, err := s.stmts.get(ctx, s.r, query)
