@@ -188,7 +188,7 @@ func appendJSONString(b []byte, s string) []byte {
 			i += size
 			continue
 		}
-		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			return appendMarshalledString(b, s)
 		}
 		i++
