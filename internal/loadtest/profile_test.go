@@ -18,7 +18,9 @@ import (
 //
 //	go tool pprof -tagignore side=tool -top <profile>
 //
-// shows the server alone. It also counts the SQLite write transactions per
+// shows the server alone, and the allocations since the process started
+// (allocs-<flow>-<source>.pprof; the tool's and the server's together, as
+// allocation profiles carry no labels). It also counts the SQLite write transactions per
 // login, read from the store in the same process. It runs only when
 // LOADTEST_PROFILE_DIR names a directory for the profiles; see
 // docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C (64),
@@ -94,6 +96,11 @@ func TestServerProfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Allocations since the process started: compare two cases
+			// with pprof's -base, or run one case alone.
+			if err := writeAllocsProfile(filepath.Join(dir, fmt.Sprintf("allocs-%s-%s.pprof", flow, src))); err != nil {
+				t.Fatal(err)
+			}
 			var out strings.Builder
 			rep.Format(&out)
 			t.Logf("%s/%s, server in process (server CPU = test process, tool included):\n%s", flow, src, out.String())
@@ -102,4 +109,16 @@ func TestServerProfile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func writeAllocsProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
