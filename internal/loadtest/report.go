@@ -236,12 +236,6 @@ type Report struct {
 	// across machines and builds: the mean of SignatureBefore and
 	// SignatureAfter, measured right before and right after the run.
 	Signature, SignatureBefore, SignatureAfter time.Duration
-	// SignatureDuring is the same signature's mean cost sampled during the
-	// run (SignatureDuringN of them; 0 when not measured), when the
-	// signature shares the cores and their caches with the logins, as the
-	// server's signatures do.
-	SignatureDuring  time.Duration
-	SignatureDuringN int
 	// SignatureOps are the broker's public-key operations per successful
 	// login, as the tool saw them (see sigOps); with PIDs, each with its
 	// cost in this binary measured after the run, and SignatureOpsPerLogin
@@ -399,35 +393,12 @@ func formatSignatureOps(w io.Writer, rep *Report) {
 		fmt.Fprintf(w, "public-key:   per login %s\n", strings.Join(parts, ", "))
 		return
 	}
-	during := rep.SignatureOpsDuringRun()
-	fmt.Fprintf(w, "public-key:   per login %s = %s of CPU at the idle cost", strings.Join(parts, ", "), ms(rep.SignatureOpsPerLogin))
-	if during > 0 {
-		fmt.Fprintf(w, ", %s at the cost during the run", ms(during))
-	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "public-key:   per login %s = %s of CPU at the idle cost\n", strings.Join(parts, ", "), ms(rep.SignatureOpsPerLogin))
 	if rep.ServerCPU > 0 {
 		beyond := rep.ServerCPUPerLogin - rep.SignatureOpsPerLogin
-		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times the public-key operations at their idle cost",
+		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times the public-key operations\n",
 			ms(beyond), float64(beyond)/float64(rep.SignatureOpsPerLogin))
-		if during > 0 {
-			beyond := rep.ServerCPUPerLogin - during
-			fmt.Fprintf(w, "; %s, %.2f times, at their cost during the run", ms(beyond), float64(beyond)/float64(during))
-		}
-		fmt.Fprintln(w)
 	}
-}
-
-// SignatureOpsDuringRun is the CPU per login of the broker's public-key
-// operations at their cost during the run: at the idle cost, scaled by how
-// much more the sampled signature cost during the run than before and
-// after it (0: not sampled). Every kind is scaled alike: the tool samples
-// the one signature, and what slows it down under load (shared cores and
-// caches) slows the others' arithmetic alike.
-func (rep *Report) SignatureOpsDuringRun() time.Duration {
-	if rep.SignatureDuring <= 0 || rep.Signature <= 0 || rep.SignatureOpsPerLogin <= 0 {
-		return 0
-	}
-	return time.Duration(float64(rep.SignatureOpsPerLogin) * float64(rep.SignatureDuring) / float64(rep.Signature))
 }
 
 // formatRequests writes a line of broker request latencies.
@@ -492,12 +463,8 @@ func (rep *Report) Format(w io.Writer) {
 	}
 	fmt.Fprintf(w, "tool CPU:     %.2f s, %s per login\n", rep.ToolCPU.Seconds(), ms(rep.ToolCPUPerLogin))
 	if rep.Signature > 0 {
-		fmt.Fprintf(w, "signature:    one RSA-2048 signature costs %s of CPU in this binary (%s before the run, %s after",
+		fmt.Fprintf(w, "signature:    one RSA-2048 signature costs %s of CPU in this binary (%s before the run, %s after)",
 			ms(rep.Signature), ms(rep.SignatureBefore), ms(rep.SignatureAfter))
-		if rep.SignatureDuringN > 0 {
-			fmt.Fprintf(w, "; %s during it, %d taken between the logins", ms(rep.SignatureDuring), rep.SignatureDuringN)
-		}
-		fmt.Fprint(w, ")")
 		if rep.ServerCPU > 0 {
 			fmt.Fprintf(w, "; server CPU per login = %.2f signatures", float64(rep.ServerCPUPerLogin)/float64(rep.Signature))
 		}

@@ -374,29 +374,17 @@ type workerStats struct {
 	abandoned int
 }
 
-// signatureSampleEvery is how often the signature is sampled during a run:
-// some 150 in a standard run of 15 s, 0.1 s of the tool's CPU.
-const signatureSampleEvery = 100 * time.Millisecond
-
 // measure drives the logins and builds the report.
 func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, error) {
 	// The signature's cost is measured before and after the run, outside
 	// it: a machine whose speed changes during the run (a virtual one with
-	// busy neighbours) shows as a difference between the two. It is also
-	// sampled during the run, where it costs what it costs in the server.
+	// busy neighbours) shows as a difference between the two.
 	var sigBefore time.Duration
-	var sigKey *signatureKey
-	var sampler *signatureSampler
 	if len(r.opts.PIDs) > 0 {
 		var err error
-		if sigKey, err = newSignatureKey(); err != nil {
+		if sigBefore, err = signatureCost(200); err != nil {
 			return nil, err
 		}
-		if sigBefore, err = sigKey.signatureCost(200); err != nil {
-			return nil, err
-		}
-		sampler = sigKey.sampleSignatures(ctx, signatureSampleEvery)
-		defer sampler.stop()
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -472,13 +460,6 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 	go func() { wg.Wait(); close(done) }()
 	r.progressLoop(done, progress, start, &ok, &failed)
 	elapsed := time.Since(start)
-	var sigDuring time.Duration
-	var sigDuringN int
-	if sampler != nil {
-		if sigDuring, sigDuringN, err = sampler.result(); err != nil {
-			return nil, err
-		}
-	}
 	after, err := r.snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -498,12 +479,11 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if rep.SignatureAfter, err = sigKey.signatureCost(200); err != nil {
+		if rep.SignatureAfter, err = signatureCost(200); err != nil {
 			return nil, err
 		}
 		rep.SignatureBefore = sigBefore
 		rep.Signature = (sigBefore + rep.SignatureAfter) / 2
-		rep.SignatureDuring, rep.SignatureDuringN = sigDuring, sigDuringN
 		rep.SignatureOpsPerLogin = measureSignatureOps(rep.SignatureOps, rep.Signature)
 	}
 	return rep, nil
