@@ -44,6 +44,8 @@ type App struct {
 	// every response, the config watcher and key rotation replace it.
 	keySet  atomic.Pointer[keys.KeySet]
 	metrics *prometheus.Registry
+	// signMeter counts the signatures of the broker's keys, for metrics.
+	signMeter *keys.SignMeter
 	// httpMetrics counts and times every request (web.Logging).
 	httpMetrics *web.HTTPMetrics
 	// registry is the in-memory organisation registry the login path reads.
@@ -101,10 +103,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, fmt.Errorf("migrate %s database: %w", a.store.Dialect(), err)
 	}
 
+	a.signMeter = keys.NewSignMeter()
 	a.keys, err = keys.NewManager(a.store, a.sealer, keys.Options{
 		RSABits:    cfg.Keys.RSABits,
 		CommonName: certificateSubject(cfg),
 		Locker:     a.store,
+		Meter:      a.signMeter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -164,7 +168,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 
 	a.metrics = newMetrics()
-	a.metrics.MustRegister(newExpiryCollector(a))
+	a.metrics.MustRegister(newExpiryCollector(a), newSignatureCollector(a.signMeter))
 	if wt, ok := a.store.(interface{ WriteTransactions() int64 }); ok {
 		// Embedded SQLite: its writes are invisible from outside otherwise
 		// (PostgreSQL has pg_stat_database and transaction ids).

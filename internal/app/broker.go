@@ -179,6 +179,7 @@ func (a *App) samlConnector(src *model.Integration) (connector.Connector, error)
 		EntityID:    base + samlSPPath + id,
 		ACSURL:      base + broker.CallbackPath + id,
 		SigningKey:  sk.Signer,
+		Signer:      sk.CountedSigner(),
 		SigningCert: sk.Certificate,
 		IdPEntityID: src.IdP.EntityID,
 		Metadata:    md,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -218,6 +219,17 @@ func testOIDCLoginThroughTestSource(t *testing.T, backend string) {
 	resp, _ := br2.get(oc.AuthCodeURL("st", oauth2.SetAuthURLParam("prompt", "none"), oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error=login_required") {
 		t.Errorf("prompt=none without session: %d %s", resp.StatusCode, loc)
+	}
+	// The two ID tokens are counted among the signatures of the broker's
+	// keys, with their CPU time.
+	_, metrics := br.get(base + "/metrics")
+	var signatures, cpu float64
+	for _, l := range strings.Split(metrics, "\n") {
+		fmt.Sscanf(l, `mpassid_signatures_total{key="RSA-2048"} %g`, &signatures)
+		fmt.Sscanf(l, `mpassid_signature_cpu_seconds_total{key="RSA-2048"} %g`, &cpu)
+	}
+	if signatures < 2 || cpu <= 0 {
+		t.Errorf("RSA-2048 signatures %g taking %g s; want at least the two ID tokens:\n%s", signatures, cpu, grepLines(metrics, "mpassid_signature"))
 	}
 }
 

@@ -30,13 +30,30 @@ type SigningKey struct {
 	Signer crypto.Signer
 	// Certificate is the key's self-signed certificate.
 	Certificate *x509.Certificate
+
+	meter *SignMeter // nil: not counted
+	kind  string     // KeyKind of Signer's public key
+}
+
+// Sign signs a SHA-256 digest as crypto.Signer does: RSASSA-PKCS1-v1_5 for
+// an RSA key, ASN.1 DER for ECDSA (the XML and redirect-binding
+// signatures of SAML). Key sets loaded by a Manager with a SignMeter count
+// it there.
+func (k *SigningKey) Sign(digest []byte) ([]byte, error) {
+	return k.meter.measure(k.kind, func() ([]byte, error) {
+		return k.Signer.Sign(rand.Reader, digest, crypto.SHA256)
+	})
 }
 
 // SignJWS signs a SHA-256 digest as a JWS signature of the key's
 // algorithm: RS256 is RSASSA-PKCS1-v1_5; ES256 the ECDSA P-256 pair (r, s)
 // as two 32-byte big-endian numbers (RFC 7518 §3.4), not the ASN.1 that
-// crypto.Signer returns.
+// crypto.Signer returns. Counted as Sign is.
 func (k *SigningKey) SignJWS(digest []byte) ([]byte, error) {
+	return k.meter.measure(k.kind, func() ([]byte, error) { return k.signJWS(digest) })
+}
+
+func (k *SigningKey) signJWS(digest []byte) ([]byte, error) {
 	switch key := k.Signer.(type) {
 	case *rsa.PrivateKey:
 		if k.Algorithm == RS256 {
@@ -113,7 +130,7 @@ func (m *Manager) Load(ctx context.Context) (*KeySet, error) {
 			ks.byID[rec.ID] = pub
 			ks.published[alg] = append(ks.published[alg], pub)
 			if rec.State == store.KeyCurrent && ks.current[alg] == nil {
-				ks.current[alg] = &SigningKey{ID: rec.ID, Algorithm: alg, Signer: priv, Certificate: cert}
+				ks.current[alg] = &SigningKey{ID: rec.ID, Algorithm: alg, Signer: priv, Certificate: cert, meter: m.meter, kind: KeyKind(priv.Public())}
 			}
 			ks.jwks = append(ks.jwks, jose.JSONWebKey{Key: pub.Key, KeyID: rec.ID, Algorithm: alg, Use: "sig"})
 		}

@@ -98,6 +98,8 @@ type Options struct {
 	// LockWait bounds how long Ensure waits for another instance holding
 	// the lock; 0 means 30 seconds.
 	LockWait time.Duration
+	// Meter, when set, counts the signatures of the keys loaded.
+	Meter *SignMeter
 }
 
 // Manager creates and rotates signing keys in a store.Keys and loads them
@@ -111,6 +113,7 @@ type Manager struct {
 	now      func() time.Time
 	locker   store.Locker
 	lockWait time.Duration
+	meter    *SignMeter
 }
 
 // NewManager returns a Manager storing keys in st sealed by sealer.
@@ -130,6 +133,7 @@ func NewManager(st store.Keys, sealer *Sealer, opts Options) (*Manager, error) {
 		now:      opts.Now,
 		locker:   opts.Locker,
 		lockWait: opts.LockWait,
+		meter:    opts.Meter,
 	}
 	if m.bits == 0 {
 		m.bits = DefaultRSABits

@@ -132,7 +132,7 @@ func (c *Connector) redirectURL(ar *authnRequest, relayState string, sign bool) 
 		q.WriteString("&SigAlg=")
 		q.WriteString(url.QueryEscape(c.sigMethod))
 		h := sha256.Sum256([]byte(q.String()))
-		sig, err := c.cfg.SigningKey.Sign(rand.Reader, h[:], crypto.SHA256)
+		sig, err := c.signer.Sign(rand.Reader, h[:], crypto.SHA256)
 		if err != nil {
 			return "", fmt.Errorf("saml: sign AuthnRequest: %w", err)
 		}
@@ -160,7 +160,7 @@ func (c *Connector) postForm(ar *authnRequest, sign bool) (string, error) {
 	if err := doc.ReadFromBytes(x.Bytes()); err != nil {
 		return "", fmt.Errorf("saml: AuthnRequest: %w", err)
 	}
-	ctx, err := dsig.NewSigningContext(c.cfg.SigningKey, [][]byte{c.cfg.SigningCert.Raw})
+	ctx, err := dsig.NewSigningContext(c.signer, [][]byte{c.cfg.SigningCert.Raw})
 	if err != nil {
 		return "", fmt.Errorf("saml: sign AuthnRequest: %w", err)
 	}

@@ -128,6 +128,11 @@ type Config struct {
 	// SignAuthnRequests); the certificate goes in the SP metadata either way.
 	SigningKey  crypto.Signer
 	SigningCert *x509.Certificate
+	// Signer, when set, makes the signatures in SigningKey's place: the
+	// same key behind a crypto.Signer that, say, counts them
+	// (keys.SigningKey.CountedSigner). SigningKey still decides the
+	// signature method and, unless EncryptionKey is set, decrypts.
+	Signer crypto.Signer
 	// EncryptionKey decrypts encrypted assertions; nil uses SigningKey,
 	// which must then be an *rsa.PrivateKey. EncryptionCert, required with
 	// EncryptionKey, is its certificate, advertised for encryption in the
@@ -193,6 +198,9 @@ func (c *Config) validate() error {
 	}
 	if !publicKeysEqual(c.SigningKey.Public(), c.SigningCert.PublicKey) {
 		return errors.New("saml: Config.SigningCert does not match SigningKey")
+	}
+	if c.Signer != nil && !publicKeysEqual(c.Signer.Public(), c.SigningKey.Public()) {
+		return errors.New("saml: Config.Signer is not SigningKey's")
 	}
 	if c.EncryptionKey == nil {
 		if _, ok := c.SigningKey.(*rsa.PrivateKey); !ok {

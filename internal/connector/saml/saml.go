@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/xml"
@@ -36,6 +37,7 @@ type Connector struct {
 	aliases      bool
 	signRequests bool // sign AuthnRequests even if the IdP does not ask
 	sigMethod    string
+	signer       crypto.Signer // Config.Signer, else Config.SigningKey
 	maxResponse  int
 	log          *slog.Logger
 	now          func() time.Time
@@ -70,6 +72,10 @@ func New(cfg Config) (*Connector, error) {
 	}
 	if cfg.SignAuthnRequests != nil {
 		c.signRequests = *cfg.SignAuthnRequests
+	}
+	c.signer = cfg.SigningKey
+	if cfg.Signer != nil {
+		c.signer = cfg.Signer
 	}
 	switch cfg.SigningKey.Public().(type) {
 	case *rsa.PublicKey:

@@ -1,9 +1,14 @@
 package saml
 
 import (
+	"context"
+	"crypto"
 	"encoding/base64"
+	"io"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -117,4 +122,47 @@ func startedSigned(t *testing.T, s *connector.Started, post bool) bool {
 		t.Fatal(err)
 	}
 	return childElem(d.Root(), nsDSig, "Signature") != nil
+}
+
+// countingSigner is a key behind a crypto.Signer that counts its
+// signatures, as keys.SigningKey.CountedSigner is.
+type countingSigner struct {
+	crypto.Signer
+	n *int
+}
+
+func (s countingSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	*s.n++
+	return s.Signer.Sign(r, digest, opts)
+}
+
+// Config.Signer makes the AuthnRequests' signatures in both bindings, and
+// must be SigningKey's.
+func TestConfigSigner(t *testing.T) {
+	for _, postOnly := range []bool{false, true} {
+		idp := newTestIdP(t)
+		idp.postOnly = postOnly
+		n := 0
+		yes := true
+		c, _, _ := offlineConnector(t, idp, alwaysFresh{}, func(cfg *Config) {
+			cfg.SignAuthnRequests = &yes
+			cfg.Signer = countingSigner{Signer: cfg.SigningKey, n: &n}
+		})
+		s, err := c.Start(context.Background(), connector.LoginRequest{TransactionID: "tx"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !startedSigned(t, s, postOnly) || n != 1 {
+			t.Errorf("post %v: signed %v by Config.Signer %d times, want once", postOnly, startedSigned(t, s, postOnly), n)
+		}
+	}
+
+	other := newTestKey(t, 3, "another", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	idp := newTestIdP(t)
+	cfg := Config{}
+	offlineConnector(t, idp, alwaysFresh{}, func(c *Config) { cfg = *c })
+	cfg.Signer = other.key
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "Signer") {
+		t.Errorf("a Signer of another key: %v", err)
+	}
 }

@@ -1,8 +1,6 @@
 package saml
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -247,7 +245,7 @@ func (x *xmlBuf) appendSignature(k *keys.SigningKey, id string, digest []byte) e
 	h.Write(x.b[body:])
 	h.Write([]byte(signedInfoClose))
 	var sum [sha256.Size]byte
-	sig, err := k.Signer.Sign(rand.Reader, h.Sum(sum[:0]), crypto.SHA256)
+	sig, err := k.Sign(h.Sum(sum[:0]))
 	if err != nil {
 		return fmt.Errorf("sign %s: %w", id, err)
 	}

@@ -3,8 +3,6 @@ package saml
 import (
 	"bytes"
 	"compress/flate"
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -26,7 +24,7 @@ func signingContext(k *keys.SigningKey) (*dsig.SigningContext, error) {
 	if _, ok := k.Signer.Public().(*rsa.PublicKey); !ok {
 		return nil, errors.New("the SAML signing key is not RSA")
 	}
-	ctx, err := dsig.NewSigningContext(k.Signer, [][]byte{k.Certificate.Raw})
+	ctx, err := dsig.NewSigningContext(k.CountedSigner(), [][]byte{k.Certificate.Raw})
 	if err != nil {
 		return nil, fmt.Errorf("signing context: %w", err)
 	}
@@ -97,7 +95,7 @@ func redirectURL(endpoint, param string, message []byte, relayState string, k *k
 	}
 	q += "&SigAlg=" + url.QueryEscape(sigRSASHA256)
 	digest := sha256.Sum256([]byte(q))
-	sig, err := k.Signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	sig, err := k.Sign(digest[:])
 	if err != nil {
 		return "", fmt.Errorf("sign redirect: %w", err)
 	}

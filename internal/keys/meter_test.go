@@ -1,0 +1,97 @@
+package keys
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"runtime"
+	"testing"
+
+	"github.com/mpassid/mpassid/internal/cputime"
+)
+
+// Every way of signing with a loaded key is counted by kind of key, with
+// its CPU time where the system has thread clocks; a key set loaded
+// without a meter signs all the same.
+func TestSignMeter(t *testing.T) {
+	st := newMemKeys()
+	meter := NewSignMeter()
+	m := newTestManager(t, st, Options{Meter: meter})
+	ctx := context.Background()
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := m.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ks.Signer(RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := ks.Signer(ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("meter"))
+	signs := []struct {
+		name string
+		sign func() error
+	}{
+		{"RS256 JWS", func() error { _, err := rs.SignJWS(digest[:]); return err }},
+		{"RSA Sign", func() error { _, err := rs.Sign(digest[:]); return err }},
+		{"RSA crypto.Signer", func() error {
+			_, err := rs.CountedSigner().Sign(rand.Reader, digest[:], crypto.SHA256)
+			return err
+		}},
+		{"ES256 JWS", func() error { _, err := es.SignJWS(digest[:]); return err }},
+	}
+	for _, s := range signs {
+		if err := s.sign(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+	// A signature that fails is not counted.
+	if _, err := rs.CountedSigner().Sign(rand.Reader, digest[:], crypto.SHA512); err == nil {
+		t.Fatal("signing a SHA-256 digest as SHA-512 succeeded")
+	}
+
+	got := meter.Snapshot()
+	want := map[string]int64{"RSA-2048": 3, "P-256": 1}
+	if len(got) != len(want) {
+		t.Fatalf("kinds %v, want %v", got, want)
+	}
+	_, clocks := cputime.Thread()
+	for kind, n := range want {
+		s := got[kind]
+		if s.Count != n {
+			t.Errorf("%s: %d signatures, want %d", kind, s.Count, n)
+		}
+		if clocks && s.CPU <= 0 {
+			t.Errorf("%s: no CPU time counted", kind)
+		}
+	}
+	if !clocks && runtime.GOOS == "linux" {
+		t.Error("no thread clock on linux")
+	}
+	if pub := rs.CountedSigner().Public(); !rs.Signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(pub) {
+		t.Error("the counted signer's public key is not the key's")
+	}
+
+	// Without a meter: signed, not counted anywhere.
+	plain, err := newTestManager(t, st, Options{}).Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs, err := plain.Signer(RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prs.Sign(digest[:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := meter.Snapshot()["RSA-2048"].Count; got != 3 {
+		t.Errorf("a key set without the meter counted in it: %d", got)
+	}
+}
