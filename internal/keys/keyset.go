@@ -131,6 +131,7 @@ func (m *Manager) Load(ctx context.Context) (*KeySet, error) {
 			ks.published[alg] = append(ks.published[alg], pub)
 			if rec.State == store.KeyCurrent && ks.current[alg] == nil {
 				ks.current[alg] = &SigningKey{ID: rec.ID, Algorithm: alg, Signer: priv, Certificate: cert, meter: m.meter, kind: KeyKind(priv.Public())}
+				m.meter.declare(ks.current[alg].kind)
 			}
 			ks.jwks = append(ks.jwks, jose.JSONWebKey{Key: pub.Key, KeyID: rec.ID, Algorithm: alg, Use: "sig"})
 		}

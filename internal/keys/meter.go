@@ -45,6 +45,19 @@ func (m *SignMeter) Snapshot() map[string]SignStats {
 	return maps.Clone(m.byKind)
 }
 
+// declare makes kind known with nothing counted, so that its series are
+// exported (at zero) from the start, as counters should be.
+func (m *SignMeter) declare(kind string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	if _, ok := m.byKind[kind]; !ok {
+		m.byKind[kind] = SignStats{}
+	}
+	m.mu.Unlock()
+}
+
 // measure runs sign and, if it succeeds, counts it under kind. A nil
 // meter only signs.
 func (m *SignMeter) measure(kind string, sign func() ([]byte, error)) ([]byte, error) {

@@ -26,6 +26,9 @@ func TestSignMeter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := meter.Snapshot(); len(got) != 2 || got["RSA-2048"] != (SignStats{}) || got["P-256"] != (SignStats{}) {
+		t.Errorf("loaded keys' kinds not declared at zero: %v", got)
+	}
 	rs, err := ks.Signer(RS256)
 	if err != nil {
 		t.Fatal(err)

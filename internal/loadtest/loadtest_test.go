@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"path/filepath"
 	"strings"
@@ -151,6 +152,16 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			if !maps.Equal(ops, tc.ops) {
 				t.Errorf("public-key operations per login %v, want %v", ops, tc.ops)
 			}
+			// The server counts the same signatures the tool does.
+			for _, op := range rep.SignatureOps {
+				kind, isSign := strings.CutSuffix(op.Op, " sign")
+				if !isSign {
+					continue
+				}
+				if got, want := rep.ServerSignatures[kind].Count, int64(math.Round(op.PerLogin*float64(rep.Logins))); got != want {
+					t.Errorf("the server counted %d %s signatures, the tool %d", got, kind, want)
+				}
+			}
 		})
 	}
 	// In an open loop logins start at the rate, not when others end: none
@@ -190,28 +201,72 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 	}
 }
 
-func TestMetricValue(t *testing.T) {
+// The tool reads the samples of the targets' /metrics: the write
+// transactions of embedded SQLite and the signatures of each kind of key.
+func TestReadMetrics(t *testing.T) {
 	const body = `# HELP mpassid_db_write_transactions_total Write transactions.
 # TYPE mpassid_db_write_transactions_total counter
 mpassid_db_write_transactions_total_other 9
 mpassid_db_write_transactions_total 1234
+mpassid_signatures_total{key="P-256"} 0
+mpassid_signatures_total{key="RSA-2048"} 1.5e+06
+mpassid_signature_cpu_seconds_total{key="RSA-2048"} 1087.5
+mpassid_signature_cpu_seconds_total{key="P-256"} 0
+go_info{version="go 1.26"} 1
+http_seconds_bucket{le="+Inf",path="/a b"} 7 1700000000000
+bad_value NaN
+negative -1
+no_value
+too many fields 1 2 3
 `
-	tests := []struct {
-		name, body string
-		want       int64
-		ok         bool
-	}{
-		{"present", body, 1234, true},
-		{"scientific notation", "mpassid_db_write_transactions_total 1.5e+06\n", 1500000, true},
-		{"absent", "go_goroutines 7\n", 0, false},
-		{"not a number", "mpassid_db_write_transactions_total NaN\n", 0, false},
+	series := readMetrics(strings.NewReader(body))
+	want := map[string]float64{
+		"mpassid_db_write_transactions_total_other":           9,
+		"mpassid_db_write_transactions_total":                 1234,
+		`mpassid_signatures_total{key="P-256"}`:               0,
+		`mpassid_signatures_total{key="RSA-2048"}`:            1.5e6,
+		`mpassid_signature_cpu_seconds_total{key="RSA-2048"}`: 1087.5,
+		`mpassid_signature_cpu_seconds_total{key="P-256"}`:    0,
+		`go_info{version="go 1.26"}`:                          1,
+		`http_seconds_bucket{le="+Inf",path="/a b"}`:          7,
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := metricValue(strings.NewReader(tt.body), writeTransactionsMetric)
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("got %d %v, want %d %v", got, ok, tt.want, tt.ok)
+	if !maps.Equal(series, want) {
+		t.Errorf("series:\n got %v\nwant %v", series, want)
+	}
+	sigs, ok := signaturesOf(series)
+	wantSigs := map[string]serverSignatures{
+		"RSA-2048": {count: 1_500_000, cpu: 1087500 * time.Millisecond},
+		"P-256":    {},
+	}
+	if !ok || !maps.Equal(sigs, wantSigs) {
+		t.Errorf("signatures %v %v, want %v", sigs, ok, wantSigs)
+	}
+	if _, ok := signaturesOf(map[string]float64{"go_goroutines": 7, `mpassid_signatures_total{key="a\"b"}`: 1}); ok {
+		t.Error("signatures found where none are exported")
+	}
+}
+
+// Whatever a target's /metrics holds, reading it neither fails nor yields
+// a value a counter cannot have, and the signatures read are the series'.
+func FuzzReadMetrics(f *testing.F) {
+	f.Add("mpassid_signatures_total{key=\"RSA-2048\"} 12\nmpassid_signature_cpu_seconds_total{key=\"RSA-2048\"} 0.0084\n")
+	f.Add("# HELP x y\nx 1 1700000000\n")
+	f.Add("a{b=\"}\"} 1\n{} 2\n} 3\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		series := readMetrics(strings.NewReader(body))
+		for name, v := range series {
+			if !(v >= 0 && v <= math.MaxInt64) {
+				t.Fatalf("%q = %v", name, v)
 			}
-		})
-	}
+		}
+		sigs, ok := signaturesOf(series)
+		if ok != (len(sigs) > 0) {
+			t.Fatalf("found %v with %d kinds", ok, len(sigs))
+		}
+		for kind, s := range sigs {
+			if s.count != int64(series[signaturesMetric+`{key="`+kind+`"}`]) || s.cpu < 0 {
+				t.Fatalf("%s: %+v", kind, s)
+			}
+		}
+	})
 }

@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -26,6 +26,9 @@ type snapshot struct {
 	serverCPU map[int]time.Duration
 	toolCPU   time.Duration
 	commits   int64 // -1: unknown
+	// signatures are the targets' own counts of their signatures, summed
+	// (nil: a target exports none, or its /metrics is not reachable).
+	signatures map[string]serverSignatures
 }
 
 func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
@@ -38,6 +41,8 @@ func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
 		s.serverCPU[pid] = d
 	}
 	s.toolCPU = selfCPU()
+	scraped := r.scrapeTargets(ctx)
+	s.signatures = scraped.signatures
 	switch {
 	case r.opts.CommitCounter != nil:
 		s.commits = r.opts.CommitCounter()
@@ -48,55 +53,9 @@ func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
 		}
 		s.commits = n
 	default:
-		s.commits = r.scrapeWriteTransactions(ctx)
+		s.commits = scraped.writeTransactions
 	}
 	return s, nil
-}
-
-// writeTransactionsMetric is what instances on embedded SQLite export of
-// their write transactions.
-const writeTransactionsMetric = "mpassid_db_write_transactions_total"
-
-// scrapeWriteTransactions sums the targets' writeTransactionsMetric, or
-// returns -1 if any target does not export it (PostgreSQL instances, or
-// /metrics not reachable from here).
-func (r *runner) scrapeWriteTransactions(ctx context.Context) int64 {
-	var sum int64
-	for _, t := range r.targets {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, origin(t)+"/metrics", nil)
-		if err != nil {
-			return -1
-		}
-		resp, err := r.direct.Do(req)
-		if err != nil {
-			return -1
-		}
-		n, ok := metricValue(resp.Body, writeTransactionsMetric)
-		resp.Body.Close()
-		if !ok || resp.StatusCode != http.StatusOK {
-			return -1
-		}
-		sum += n
-	}
-	return sum
-}
-
-// metricValue reads an unlabelled counter from a Prometheus text exposition.
-func metricValue(body io.Reader, name string) (int64, bool) {
-	sc := bufio.NewScanner(io.LimitReader(body, 4<<20))
-	sc.Buffer(make([]byte, 64<<10), 64<<10)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), name+" ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-		if err != nil || !(v >= 0 && v <= math.MaxInt64) { // also NaN
-			return 0, false
-		}
-		return int64(v), true
-	}
-	return 0, false
 }
 
 // processCPU returns the user plus system CPU time of a process so far.
@@ -243,6 +202,28 @@ type Report struct {
 	// implementation can make smaller.
 	SignatureOps         []SignatureOp
 	SignatureOpsPerLogin time.Duration
+	// ServerSignatures are the signatures the targets made during the run
+	// by their own count (mpassid_signatures_total), by kind of key, with
+	// the CPU time they took there by the signing threads' clocks (nil: a
+	// target does not export them). SignatureOpsInServer is
+	// SignatureOpsPerLogin with each signature at that cost, under the
+	// run's load, where the server has one (0: none has).
+	ServerSignatures     map[string]ServerSigning
+	SignatureOpsInServer time.Duration
+}
+
+// ServerSigning is a server's signatures of one kind of key.
+type ServerSigning struct {
+	Count int64
+	CPU   time.Duration
+}
+
+// Each returns the CPU time of one signature (0: none made, or no clock).
+func (s ServerSigning) Each() time.Duration {
+	if s.Count <= 0 || s.CPU <= 0 {
+		return 0
+	}
+	return s.CPU / time.Duration(s.Count)
 }
 
 // keptUp is the share of an open loop's rate below which the report says
@@ -352,6 +333,13 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 	default:
 		rep.DBWritesSource = "unknown: the targets export no " + writeTransactionsMetric + " (PostgreSQL instances: give --pg-dsn)"
 	}
+	if before.signatures != nil && after.signatures != nil {
+		rep.ServerSignatures = map[string]ServerSigning{}
+		for kind, a := range after.signatures {
+			b := before.signatures[kind]
+			rep.ServerSignatures[kind] = ServerSigning{Count: a.count - b.count, CPU: a.cpu - b.cpu}
+		}
+	}
 	if before.commits >= 0 && after.commits >= 0 {
 		rep.DBWrites = after.commits - before.commits
 		if rep.Logins > 0 {
@@ -394,10 +382,27 @@ func formatSignatureOps(w io.Writer, rep *Report) {
 		return
 	}
 	fmt.Fprintf(w, "public-key:   per login %s = %s of CPU at the idle cost\n", strings.Join(parts, ", "), ms(rep.SignatureOpsPerLogin))
+	inServer := rep.SignatureOpsInServer
+	if inServer > 0 {
+		kinds := slices.Sorted(maps.Keys(rep.ServerSignatures))
+		var made []string
+		for _, k := range kinds {
+			if s := rep.ServerSignatures[k]; s.Each() > 0 {
+				made = append(made, fmt.Sprintf("%d %s signatures, %s each", s.Count, k, ms(s.Each())))
+			}
+		}
+		fmt.Fprintf(w, "in server:    %s by the server's own clock; the public-key operations at that cost: %s per login\n",
+			strings.Join(made, ", "), ms(inServer))
+	}
 	if rep.ServerCPU > 0 {
 		beyond := rep.ServerCPUPerLogin - rep.SignatureOpsPerLogin
-		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times the public-key operations\n",
+		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times the public-key operations at their idle cost",
 			ms(beyond), float64(beyond)/float64(rep.SignatureOpsPerLogin))
+		if inServer > 0 {
+			beyond := rep.ServerCPUPerLogin - inServer
+			fmt.Fprintf(w, "; %s, %.2f times, at the server's own cost", ms(beyond), float64(beyond)/float64(inServer))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -485,6 +485,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 		rep.SignatureBefore = sigBefore
 		rep.Signature = (sigBefore + rep.SignatureAfter) / 2
 		rep.SignatureOpsPerLogin = measureSignatureOps(rep.SignatureOps, rep.Signature)
+		rep.SignatureOpsInServer = signatureOpsInServer(rep.SignatureOps, rep.ServerSignatures)
 	}
 	return rep, nil
 }

@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"github.com/mpassid/mpassid/internal/keys"
+
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -56,7 +58,7 @@ func (s *sigOps) add(pub crypto.PublicKey, sign bool) {
 	if s == nil {
 		return
 	}
-	op := sigOp{key: keyKind(pub), sign: sign}
+	op := sigOp{key: keys.KeyKind(pub), sign: sign}
 	s.mu.Lock()
 	if s.n == nil {
 		s.n = map[sigOp]int64{}
@@ -70,17 +72,6 @@ func (s *sigOps) snapshot() map[sigOp]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.n)
-}
-
-// keyKind names a public key's algorithm and size.
-func keyKind(pub crypto.PublicKey) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "RSA-" + strconv.Itoa(k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return k.Curve.Params().Name
-	}
-	return fmt.Sprintf("%T", pub)
 }
 
 // SignatureOp is one kind of the broker's public-key operations in a run:
@@ -138,6 +129,26 @@ func measureSignatureOps(ops []SignatureOp, rsa2048Sign time.Duration) time.Dura
 	return total
 }
 
+// signatureOpsInServer is the CPU per login of ops with each signature at
+// the cost the server measured for its kind of key during the run, the
+// others (the checks, and kinds the server did not measure) at their idle
+// cost; 0 if the server measured none of them.
+func signatureOpsInServer(ops []SignatureOp, server map[string]ServerSigning) time.Duration {
+	var total time.Duration
+	measured := false
+	for _, op := range ops {
+		cost := op.Cost
+		if each := server[op.op.key].Each(); op.op.sign && each > 0 {
+			cost, measured = each, true
+		}
+		total += time.Duration(op.PerLogin * float64(cost))
+	}
+	if !measured {
+		return 0
+	}
+	return total
+}
+
 // opCost measures one operation of the kind on a fresh key over SHA-256,
 // repeated until it has taken some 50 ms of CPU (at least 20 times).
 func opCost(op sigOp) (time.Duration, error) {
@@ -176,7 +187,7 @@ func opCost(op sigOp) (time.Duration, error) {
 	return (selfCPU() - start) / time.Duration(rounds), nil
 }
 
-// keyOfKind makes a key of the kind keyKind names.
+// keyOfKind makes a key of the kind keys.KeyKind names.
 func keyOfKind(kind string) (crypto.Signer, error) {
 	if bits, ok := strings.CutPrefix(kind, "RSA-"); ok {
 		n, err := strconv.Atoi(bits)

@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"github.com/mpassid/mpassid/internal/keys"
+
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -66,7 +68,7 @@ func TestSignatureOps(t *testing.T) {
 func TestKeyOfKind(t *testing.T) {
 	for _, kind := range []string{"RSA-2048", "P-256", "P-384"} {
 		k, err := keyOfKind(kind)
-		if err != nil || keyKind(k.Public()) != kind {
+		if err != nil || keys.KeyKind(k.Public()) != kind {
 			t.Errorf("%s: %v", kind, err)
 		}
 	}
@@ -99,6 +101,34 @@ func TestReportSignatureOps(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+	if strings.Contains(out.String(), "in server:") || strings.Contains(out.String(), "server's own cost") {
+		t.Errorf("the server's own cost shown though it exported none:\n%s", out.String())
+	}
+
+	// The server measured its RSA signatures at 0.75 ms each; the checks
+	// stay at their idle cost.
+	rep.ServerSignatures = map[string]ServerSigning{"RSA-2048": {Count: 4000, CPU: 3 * time.Second}, "P-256": {}}
+	rep.SignatureOps[0].op = sigOp{key: "RSA-2048", sign: true}
+	rep.SignatureOps[1].op = sigOp{key: "P-256"}
+	rep.SignatureOpsInServer = signatureOpsInServer(rep.SignatureOps, rep.ServerSignatures)
+	if want := 1700 * time.Microsecond; rep.SignatureOpsInServer != want {
+		t.Errorf("at the server's cost %v, want %v", rep.SignatureOpsInServer, want)
+	}
+	out.Reset()
+	rep.Format(&out)
+	for _, want := range []string{
+		"in server:    4000 RSA-2048 signatures, 0.75 ms each by the server's own clock; the public-key operations at that cost: 1.70 ms per login\n",
+		"beyond them:  0.90 ms of server CPU per login, 0.56 times the public-key operations at their idle cost; 0.80 ms, 0.47 times, at the server's own cost\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if got := signatureOpsInServer(rep.SignatureOps, map[string]ServerSigning{"P-256": {Count: 9, CPU: time.Second}}); got != 0 {
+		t.Errorf("checks measured by the server's signatures: %v", got)
+	}
+	rep.ServerSignatures, rep.SignatureOpsInServer = nil, 0
+
 	rep.SignatureOpsPerLogin = 0 // a run without --pid
 	for i := range rep.SignatureOps {
 		rep.SignatureOps[i].Cost = 0

@@ -1,0 +1,149 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The targets' metrics the tool reads: what instances on embedded SQLite
+// export of their write transactions, and what every instance exports of
+// the signatures of its keys (internal/keys.SignMeter).
+const (
+	writeTransactionsMetric = "mpassid_db_write_transactions_total"
+	signaturesMetric        = "mpassid_signatures_total"
+	signatureCPUMetric      = "mpassid_signature_cpu_seconds_total"
+)
+
+// serverSignatures are a server's signatures of one kind of key and the
+// CPU time they took there, by its own thread clocks.
+type serverSignatures struct {
+	count int64
+	cpu   time.Duration
+}
+
+// scraped is what the targets' /metrics said, summed over the targets.
+type scraped struct {
+	writeTransactions int64                       // -1: a target exports none
+	signatures        map[string]serverSignatures // by kind of key; nil: a target exports none
+}
+
+// scrapeTargets reads every target's /metrics once. A target that cannot
+// be read leaves both figures unknown: a sum over some targets is no
+// figure of the run.
+func (r *runner) scrapeTargets(ctx context.Context) scraped {
+	out := scraped{writeTransactions: 0, signatures: map[string]serverSignatures{}}
+	for _, t := range r.targets {
+		series, err := r.fetchMetrics(ctx, origin(t)+"/metrics")
+		if err != nil {
+			return scraped{writeTransactions: -1}
+		}
+		if v, ok := series[writeTransactionsMetric]; ok && out.writeTransactions >= 0 {
+			out.writeTransactions += int64(v)
+		} else {
+			out.writeTransactions = -1
+		}
+		sigs, ok := signaturesOf(series)
+		if !ok || out.signatures == nil {
+			out.signatures = nil
+			continue
+		}
+		for kind, s := range sigs {
+			sum := out.signatures[kind]
+			sum.count += s.count
+			sum.cpu += s.cpu
+			out.signatures[kind] = sum
+		}
+	}
+	return out
+}
+
+func (r *runner) fetchMetrics(ctx context.Context, url string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.direct.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+	}
+	return readMetrics(resp.Body), nil
+}
+
+// readMetrics reads the samples of a Prometheus text exposition: each
+// series as written ("name" or "name{labels}") with its value. Comments,
+// lines it cannot read and values that are not finite and non-negative
+// (a counter's) are left out; at most 4 MiB is read.
+func readMetrics(body io.Reader) map[string]float64 {
+	series := map[string]float64{}
+	sc := bufio.NewScanner(io.LimitReader(body, 4<<20))
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		// A sample is the series, its value, and perhaps a timestamp;
+		// label values may hold spaces, so the series ends at the last
+		// '}' when it has labels.
+		name, rest := line, ""
+		if i := strings.LastIndexByte(line, '}'); i >= 0 {
+			name, rest = line[:i+1], line[i+1:]
+		} else if i := strings.IndexByte(line, ' '); i >= 0 {
+			name, rest = line[:i], line[i:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 || len(fields) > 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil || !(v >= 0 && v <= math.MaxInt64) { // also NaN
+			continue
+		}
+		series[name] = v
+	}
+	return series
+}
+
+// signaturesOf picks the signature counts out of a target's series, by
+// the key label; false if it exports none (a server loads its keys, and
+// exports a zero count for each kind, before it answers a request).
+func signaturesOf(series map[string]float64) (map[string]serverSignatures, bool) {
+	out := map[string]serverSignatures{}
+	for name, v := range series {
+		kind, ok := keyLabel(name, signaturesMetric)
+		if !ok {
+			continue
+		}
+		s := serverSignatures{count: int64(v)}
+		if cpu, ok := series[signatureCPUMetric+`{key="`+kind+`"}`]; ok {
+			s.cpu = time.Duration(cpu * float64(time.Second))
+		}
+		out[kind] = s
+	}
+	return out, len(out) > 0
+}
+
+// keyLabel returns the key label of a series of metric name written as
+// name{key="..."}.
+func keyLabel(series, name string) (string, bool) {
+	rest, ok := strings.CutPrefix(series, name+`{key="`)
+	if !ok {
+		return "", false
+	}
+	kind, ok := strings.CutSuffix(rest, `"}`)
+	if !ok || strings.ContainsAny(kind, `"\{}`) {
+		return "", false
+	}
+	return kind, true
+}
