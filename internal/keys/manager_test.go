@@ -43,8 +43,14 @@ func newTestManager(t testing.TB, st store.Keys, opts Options) *Manager {
 // KeySet.
 func ensuredKeySet(t testing.TB) (*memKeys, *Manager, *KeySet) {
 	t.Helper()
+	return ensuredKeySetWith(t, Options{})
+}
+
+// ensuredKeySetWith is ensuredKeySet with a Manager of opts.
+func ensuredKeySetWith(t testing.TB, opts Options) (*memKeys, *Manager, *KeySet) {
+	t.Helper()
 	st := newMemKeys()
-	m := newTestManager(t, st, Options{})
+	m := newTestManager(t, st, opts)
 	ctx := context.Background()
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)

@@ -15,17 +15,8 @@ import (
 // its CPU time where the system has thread clocks; a key set loaded
 // without a meter signs all the same.
 func TestSignMeter(t *testing.T) {
-	st := newMemKeys()
 	meter := NewSignMeter()
-	m := newTestManager(t, st, Options{Meter: meter})
-	ctx := context.Background()
-	if err := m.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ks, err := m.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, _, ks := ensuredKeySetWith(t, Options{Meter: meter})
 	if got := meter.Snapshot(); len(got) != 2 || got["RSA-2048"] != (SignStats{}) || got["P-256"] != (SignStats{}) {
 		t.Errorf("loaded keys' kinds not declared at zero: %v", got)
 	}
@@ -83,7 +74,7 @@ func TestSignMeter(t *testing.T) {
 	}
 
 	// Without a meter: signed, not counted anywhere.
-	plain, err := newTestManager(t, st, Options{}).Load(ctx)
+	plain, err := newTestManager(t, st, Options{}).Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
