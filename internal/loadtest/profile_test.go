@@ -20,13 +20,13 @@ import (
 //
 // shows the server alone, and the allocations since the process started
 // (allocs-<flow>-<source>.pprof; the tool's and the server's together, as
-// allocation profiles carry no labels). It also counts the SQLite write transactions per
-// login, read from the store in the same process. It runs only when
-// LOADTEST_PROFILE_DIR names a directory for the profiles; see
-// docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C (64),
-// LOADTEST_RATE (logins started per second in an open loop; default none)
-// and LOADTEST_CASES (default "oidc/test saml/test oidc/oidc-upstream
-// saml/saml-upstream") shape it.
+// allocation profiles carry no labels). It also counts the SQLite write
+// transactions per login, read from the store in the same process. It
+// runs only when LOADTEST_PROFILE_DIR names a directory for the profiles;
+// see docs/performance.md. LOADTEST_DURATION (default 20s), LOADTEST_C
+// (64), LOADTEST_RATE (logins started per second in an open loop; default
+// none) and LOADTEST_CASES (default "oidc/test saml/test
+// oidc/oidc-upstream saml/saml-upstream") shape it.
 func TestServerProfile(t *testing.T) {
 	dir := os.Getenv("LOADTEST_PROFILE_DIR")
 	if dir == "" {

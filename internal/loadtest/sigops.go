@@ -1,8 +1,6 @@
 package loadtest
 
 import (
-	"github.com/mpassid/mpassid/internal/keys"
-
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mpassid/mpassid/internal/keys"
 )
 
 // sigOp is one kind of public-key operation of the broker: a signature it

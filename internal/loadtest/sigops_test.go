@@ -1,8 +1,6 @@
 package loadtest
 
 import (
-	"github.com/mpassid/mpassid/internal/keys"
-
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mpassid/mpassid/internal/keys"
 )
 
 // Operations are counted by kind of key and direction, reported per
