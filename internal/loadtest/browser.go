@@ -92,6 +92,14 @@ func (rt *router) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// CloseIdleConnections closes the connections kept for the next request
+// (http.Client.CloseIdleConnections reaches it).
+func (rt *router) CloseIdleConnections() {
+	if c, ok := rt.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // timedBody records its request's latency in its router when the body is
 // read to its end or closed, whichever comes first; a body that fails to
 // read (a reset connection, the end of the run) records nothing.
@@ -131,6 +139,19 @@ var errNotBroker = errors.New("request to neither the broker nor the tool's own 
 // newTransport returns a keep-alive transport whose dialer refuses
 // addresses other than loopback unless allowRemote.
 func newTransport(allowRemote bool, timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		DialContext:           newDialer(allowRemote).DialContext,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ForceAttemptHTTP2:     false,
+	}
+}
+
+// newDialer returns a dialer that refuses addresses other than loopback
+// unless allowRemote.
+func newDialer(allowRemote bool) *net.Dialer {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowRemote {
 		d.ControlContext = func(_ context.Context, _, address string, _ syscall.RawConn) error {
@@ -144,14 +165,7 @@ func newTransport(allowRemote bool, timeout time.Duration) *http.Transport {
 			return nil
 		}
 	}
-	return &http.Transport{
-		DialContext:           d.DialContext,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		ForceAttemptHTTP2:     false,
-	}
+	return d
 }
 
 var errNotLoopback = errors.New("not a loopback address (see --allow-remote)")
@@ -165,7 +179,8 @@ type browser struct {
 }
 
 func newBrowser(r *runner, vu int) *browser {
-	rt := &router{targets: r.targets, broker: r.brokerOrigins, local: r.localIdPs, base: newTransport(r.opts.AllowRemote, r.opts.RequestTimeout)}
+	base := newUserTransport(newDialer(r.opts.AllowRemote).DialContext, r.opts.RequestTimeout, newTransport(r.opts.AllowRemote, r.opts.RequestTimeout))
+	rt := &router{targets: r.targets, broker: r.brokerOrigins, local: r.localIdPs, base: base}
 	rt.next.Store(uint64(vu))
 	b := &browser{rt: rt, stopAt: r.redirectURI}
 	jar, _ := cookiejar.New(nil) // never fails without options

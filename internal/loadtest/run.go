@@ -408,6 +408,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) (*Report, erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer v.b.c.CloseIdleConnections()
 			for runCtx.Err() == nil {
 				n := claimed.Add(1)
 				if r.opts.Count > 0 && n > int64(r.opts.Count) {
