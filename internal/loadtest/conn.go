@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -24,6 +25,10 @@ type userTransport struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	timeout  time.Duration // for a whole exchange, as http.Transport's ResponseHeaderTimeout bounds its header
 	fallback http.RoundTripper
+	// idleCheck is how long a kept connection may wait before it is
+	// checked for the server having closed it; in a run every connection
+	// is used again within milliseconds.
+	idleCheck time.Duration
 
 	mu   sync.Mutex
 	idle map[string]*userConn // by host:port
@@ -31,13 +36,40 @@ type userTransport struct {
 
 type userConn struct {
 	net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	reused bool
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	reused    bool
+	idleSince time.Time
+}
+
+// alive reports whether the server has not closed c: nothing to read and
+// no end of stream, by a peek that does not wait. A request written to a
+// connection the server has just closed may or may not have been read;
+// one that finds it closed before writing is sent on a new one.
+func alive(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	live := false
+	var buf [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		_, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// Nothing to read yet is the one answer of a live idle
+		// connection; bytes the server sent unasked, the end of the
+		// stream (no error) or a reset are not.
+		live = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
+		return true
+	})
+	return err == nil && live
 }
 
 func newUserTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error), timeout time.Duration, fallback http.RoundTripper) *userTransport {
-	return &userTransport{dial: dial, timeout: timeout, fallback: fallback, idle: map[string]*userConn{}}
+	return &userTransport{dial: dial, timeout: timeout, fallback: fallback, idleCheck: time.Second, idle: map[string]*userConn{}}
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -50,10 +82,10 @@ func (t *userTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		addr = net.JoinHostPort(addr, "80")
 	}
 	resp, c, err := t.exchange(req, addr)
-	if err != nil && c != nil && c.reused && replayable(req) {
-		// The server closed a kept-alive connection before this request
-		// reached it (its idle timeout): once more on a new one, as
-		// net/http's Transport does.
+	if err != nil && c != nil && c.reused && errors.Is(err, errNotSent) && replayable(req) {
+		// The kept connection was gone (the server's idle timeout) and
+		// nothing of the request reached the server: once more on a new
+		// one, as net/http's Transport does.
 		if req.GetBody != nil {
 			if req.Body, err = req.GetBody(); err != nil {
 				return nil, err
@@ -63,6 +95,10 @@ func (t *userTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// errNotSent marks a request whose writing failed: the server did not
+// receive it whole, so it acted on nothing.
+var errNotSent = errors.New("request not sent")
 
 // replayable reports whether req may be sent again: without a body, or
 // with one it can make again.
@@ -97,10 +133,10 @@ func (t *userTransport) exchange(req *http.Request, addr string) (*http.Response
 		return fail(err)
 	}
 	if err := req.Write(c.bw); err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("%w: %w", errNotSent, err))
 	}
 	if err := c.bw.Flush(); err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("%w: %w", errNotSent, err))
 	}
 	resp, err := http.ReadResponse(c.br, req)
 	if err != nil {
@@ -116,9 +152,12 @@ func (t *userTransport) conn(ctx context.Context, addr string) (*userConn, error
 	c := t.idle[addr]
 	delete(t.idle, addr)
 	t.mu.Unlock()
-	if c != nil {
+	if c != nil && (time.Since(c.idleSince) < t.idleCheck || alive(c.Conn)) {
 		c.reused = true
 		return c, nil
+	}
+	if c != nil {
+		c.Close()
 	}
 	nc, err := t.dial(ctx, "tcp", addr)
 	if err != nil {
@@ -131,6 +170,7 @@ func (t *userTransport) conn(ctx context.Context, addr string) (*userConn, error
 
 // put keeps c for the next request to addr, or closes it if one is kept.
 func (t *userTransport) put(addr string, c *userConn) {
+	c.idleSince = time.Now()
 	t.mu.Lock()
 	if t.idle[addr] == nil {
 		t.idle[addr] = c

@@ -97,14 +97,16 @@ func TestUserTransport(t *testing.T) {
 	tr.CloseIdleConnections()
 }
 
-// A kept connection the server has closed meanwhile is replaced for a
-// request that can be sent again, a POST with a body included.
-func TestUserTransportRetriesClosedConnection(t *testing.T) {
+// A kept connection the server has closed meanwhile is found closed and
+// replaced before the next request, a POST with a body included, is
+// written on it.
+func TestUserTransportReplacesClosedConnection(t *testing.T) {
 	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		io.WriteString(w, string(body))
 	})
 	tr := newTestUserTransport(nil)
+	tr.idleCheck = 0 // check every kept connection
 	c := &http.Client{Transport: tr}
 	for i, body := range []string{"one", "two", "three"} {
 		resp, err := c.Post(srv.URL, "text/plain", strings.NewReader(body))
@@ -120,6 +122,20 @@ func TestUserTransportRetriesClosedConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 3 {
 		t.Errorf("%d connections, want 3 (one dialled again for each request)", n)
+	}
+
+	// A live kept connection passes the check and is used again.
+	before := conns.Load()
+	for range 2 {
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if n := conns.Load() - before; n != 1 {
+		t.Errorf("two requests on a live connection dialled %d, want 1", n)
 	}
 }
 
