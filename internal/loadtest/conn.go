@@ -17,8 +17,9 @@ import (
 // plain HTTP: one kept-alive connection per address, written and read on
 // the caller's goroutine. net/http's Transport serves many callers at
 // once: every request crosses to a writing and a reading goroutine of its
-// connection and back, a quarter of the tool's CPU in a login, which the
-// broker it measures then shares the cores with. A virtual user sends one
+// connection and back, a sixth of the tool's CPU in a login
+// (docs/performance.md), which the broker it measures then shares the
+// cores with. A virtual user sends one
 // request at a time and needs none of that. HTTPS targets go through
 // fallback.
 type userTransport struct {
