@@ -234,8 +234,8 @@ too many fields 1 2 3
 		t.Errorf("series:\n got %v\nwant %v", series, want)
 	}
 	sigs, ok := signaturesOf(series)
-	wantSigs := map[string]serverSignatures{
-		"RSA-2048": {count: 1_500_000, cpu: 1087500 * time.Millisecond},
+	wantSigs := map[string]ServerSigning{
+		"RSA-2048": {Count: 1_500_000, CPU: 1087500 * time.Millisecond},
 		"P-256":    {},
 	}
 	if !ok || !maps.Equal(sigs, wantSigs) {
@@ -264,7 +264,7 @@ func FuzzReadMetrics(f *testing.F) {
 			t.Fatalf("found %v with %d kinds", ok, len(sigs))
 		}
 		for kind, s := range sigs {
-			if s.count != int64(series[signaturesMetric+`{key="`+kind+`"}`]) || s.cpu < 0 {
+			if s.Count != int64(series[signaturesMetric+`{key="`+kind+`"}`]) || s.CPU < 0 {
 				t.Fatalf("%s: %+v", kind, s)
 			}
 		}

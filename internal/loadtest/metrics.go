@@ -21,24 +21,17 @@ const (
 	signatureCPUMetric      = "mpassid_signature_cpu_seconds_total"
 )
 
-// serverSignatures are a server's signatures of one kind of key and the
-// CPU time they took there, by its own thread clocks.
-type serverSignatures struct {
-	count int64
-	cpu   time.Duration
-}
-
 // scraped is what the targets' /metrics said, summed over the targets.
 type scraped struct {
-	writeTransactions int64                       // -1: a target exports none
-	signatures        map[string]serverSignatures // by kind of key; nil: a target exports none
+	writeTransactions int64                    // -1: a target exports none
+	signatures        map[string]ServerSigning // by kind of key; nil: a target exports none
 }
 
 // scrapeTargets reads every target's /metrics once. A target that cannot
 // be read leaves both figures unknown: a sum over some targets is no
 // figure of the run.
 func (r *runner) scrapeTargets(ctx context.Context) scraped {
-	out := scraped{writeTransactions: 0, signatures: map[string]serverSignatures{}}
+	out := scraped{writeTransactions: 0, signatures: map[string]ServerSigning{}}
 	for _, t := range r.targets {
 		series, err := r.fetchMetrics(ctx, origin(t)+"/metrics")
 		if err != nil {
@@ -56,8 +49,8 @@ func (r *runner) scrapeTargets(ctx context.Context) scraped {
 		}
 		for kind, s := range sigs {
 			sum := out.signatures[kind]
-			sum.count += s.count
-			sum.cpu += s.cpu
+			sum.Count += s.Count
+			sum.CPU += s.CPU
 			out.signatures[kind] = sum
 		}
 	}
@@ -118,16 +111,16 @@ func readMetrics(body io.Reader) map[string]float64 {
 // signaturesOf picks the signature counts out of a target's series, by
 // the key label; false if it exports none (a server loads its keys, and
 // exports a zero count for each kind, before it answers a request).
-func signaturesOf(series map[string]float64) (map[string]serverSignatures, bool) {
-	out := map[string]serverSignatures{}
+func signaturesOf(series map[string]float64) (map[string]ServerSigning, bool) {
+	out := map[string]ServerSigning{}
 	for name, v := range series {
 		kind, ok := keyLabel(name, signaturesMetric)
 		if !ok {
 			continue
 		}
-		s := serverSignatures{count: int64(v)}
+		s := ServerSigning{Count: int64(v)}
 		if cpu, ok := series[signatureCPUMetric+`{key="`+kind+`"}`]; ok {
-			s.cpu = time.Duration(cpu * float64(time.Second))
+			s.CPU = time.Duration(cpu * float64(time.Second))
 		}
 		out[kind] = s
 	}

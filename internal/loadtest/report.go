@@ -28,7 +28,7 @@ type snapshot struct {
 	commits   int64 // -1: unknown
 	// signatures are the targets' own counts of their signatures, summed
 	// (nil: a target exports none, or its /metrics is not reachable).
-	signatures map[string]serverSignatures
+	signatures map[string]ServerSigning
 }
 
 func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
@@ -212,7 +212,8 @@ type Report struct {
 	SignatureOpsInServer time.Duration
 }
 
-// ServerSigning is a server's signatures of one kind of key.
+// ServerSigning is a server's signatures of one kind of key and the CPU
+// time they took there, by its own thread clocks.
 type ServerSigning struct {
 	Count int64
 	CPU   time.Duration
@@ -337,7 +338,7 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 		rep.ServerSignatures = map[string]ServerSigning{}
 		for kind, a := range after.signatures {
 			b := before.signatures[kind]
-			rep.ServerSignatures[kind] = ServerSigning{Count: a.count - b.count, CPU: a.cpu - b.cpu}
+			rep.ServerSignatures[kind] = ServerSigning{Count: a.Count - b.Count, CPU: a.CPU - b.CPU}
 		}
 	}
 	if before.commits >= 0 && after.commits >= 0 {
