@@ -266,7 +266,14 @@ func (b *Broker) usableSession(r *http.Request, req Request, sources []*model.In
 		return nil, nil
 	}
 	sess, data, err := b.loadSession(r)
-	if err != nil || sess == nil {
+	if err != nil {
+		// The user logs in again, which is right whatever the cause; but a
+		// store that fails, or records this version cannot read (after a
+		// rollback past a format change), should not pass unseen.
+		b.log.WarnContext(r.Context(), "SSO session unreadable: a new login instead", slog.Any("error", err))
+		return nil, nil
+	}
+	if sess == nil {
 		return nil, nil
 	}
 	if req.HasMaxAge && b.cfg.Now().Sub(sess.AuthnInstant) > req.MaxAge {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -91,6 +92,25 @@ type env struct {
 	st      store.Store
 	rec     *recorder
 	flowReq func(svc int64, mod func(*Request)) http.HandlerFunc
+	logs    *lockedBuffer // what the broker logged
+}
+
+// lockedBuffer is a log's destination that handlers write and a test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func integ(id int64, role model.Role) *model.Integration {
@@ -107,7 +127,7 @@ func newEnv(t *testing.T, sources int) *env {
 	svc := integ(5000001, model.RoleSP)
 	svc.SP = &model.SP{Type: model.SPTypeOIDC, Name: "svc", SetID: 6000001, OIDC: &model.OIDCMetadata{ClientID: "c"}}
 	all := []*model.Integration{set, svc}
-	e := &env{conns: map[int64]*fakeConnector{}, st: st, rec: &recorder{}}
+	e := &env{conns: map[int64]*fakeConnector{}, st: st, rec: &recorder{}, logs: &lockedBuffer{}}
 	for i := 0; i < sources; i++ {
 		src := integ(int64(4000001+i), model.RoleIdP)
 		src.IdP = &model.IdP{Type: model.IdPTest, IdPID: "test" + string(rune('a'+i)), FlowName: "Flow" + string(rune('A'+i)),
@@ -128,7 +148,7 @@ func newEnv(t *testing.T, sources int) *env {
 	e.b, err = New(Config{
 		TransactionLifetime: 10 * time.Minute, SessionLifetime: 8 * time.Hour, SessionIdleTimeout: time.Hour,
 	}, Deps{
-		Store: st, Registry: registry.NewRegistry(registry.NewLookup(orgs)), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: st, Registry: registry.NewRegistry(registry.NewLookup(orgs)), Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		Sealer: testSealer(t),
 		Connectors: func(_ context.Context, src *model.Integration) (connector.Connector, error) {
 			mu.Lock()

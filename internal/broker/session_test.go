@@ -3,6 +3,7 @@ package broker
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,5 +98,34 @@ func TestSessionCookieOfEarlierVersion(t *testing.T) {
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: ssoCookie, Value: old, Path: "/"}})
 	if _, again := get(t, c, e.srv.URL+"/begin"); again != body || e.conns[4000001].starts() != 1 {
 		t.Fatalf("the earlier version's session was not reused: %q, upstream starts %d", again, e.conns[4000001].starts())
+	}
+}
+
+// A session record this version cannot read (a rollback past a format
+// change, a damaged row) costs the browser its single sign-on, not its
+// login, and is logged.
+func TestUnreadableSessionMeansNewLogin(t *testing.T) {
+	e := newEnv(t, 1)
+	c := browser(t)
+	_, first := get(t, c, e.srv.URL+"/begin")
+	u, _ := url.Parse(e.srv.URL)
+	var cookie string
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == ssoCookie {
+			cookie = ck.Value
+		}
+	}
+	rec, err := e.st.GetSession(t.Context(), sessionKey(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.TouchSession(t.Context(), rec.ID, []byte{0xff, 0x01, 0x02}, rec.IdleExpiresAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, c, e.srv.URL+"/begin"); body != first || e.conns[4000001].starts() != 2 {
+		t.Fatalf("after an unreadable session: %q, upstream starts %d; want a new upstream login", body, e.conns[4000001].starts())
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "SSO session unreadable") {
+		t.Errorf("the unreadable session was not logged:\n%s", logs)
 	}
 }
