@@ -29,12 +29,15 @@ func runLoadtest(ctx context.Context, env *environment, args []string) error {
 Drives complete brokered logins over HTTP against running broker instances
 ('mpassid dev', or several 'mpassid serve' on one database) and reports
 logins/s, latency p50/p95/p99 of logins and of each request to the broker
-(overall and per endpoint), errors by kind, and, for servers on this
-machine (--pid), their CPU time per login and peak memory; database writes
-per login with --pg-dsn (PostgreSQL). The tool plays the browser, the
-service (an OIDC client with PKCE, or a SAML SP with its own signing key)
-and, for --source saml-upstream or oidc-upstream, the school's login
-system (a SAML IdP or OpenID provider it serves on 127.0.0.1).
+(overall and per endpoint), errors by kind, the servers' CPU time per
+login and memory (of the processes given with --pid, on this machine; or
+else as the targets' own /metrics count them, wherever they run), and
+their signatures by their own clocks; database writes per login with
+--pg-dsn (PostgreSQL) or from the targets' /metrics (embedded SQLite).
+The tool plays the browser, the service (an OIDC client with PKCE, or a
+SAML SP with its own signing key) and, for --source saml-upstream or
+oidc-upstream, the school's login system (a SAML IdP or OpenID provider
+it serves on 127.0.0.1).
 
 It registers its services and sources through the management API with an
 admin token (--admin-token, or <data-dir>/demo-admin-token of 'mpassid

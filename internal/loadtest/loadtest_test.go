@@ -8,6 +8,9 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -269,4 +272,53 @@ func FuzzReadMetrics(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The tool sums what every target exports, once per instance however often
+// it is named, and knows no figure that one of them lacks.
+func TestScrapeTargets(t *testing.T) {
+	serve := func(body string) *url.URL {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" {
+				http.NotFound(w, r)
+				return
+			}
+			io.WriteString(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		u, err := url.Parse(srv.URL + "/some/path")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	a := serve("process_cpu_seconds_total 12.5\nprocess_resident_memory_bytes 6.4e+07\n" +
+		"mpassid_signatures_total{key=\"RSA-2048\"} 100\nmpassid_signature_cpu_seconds_total{key=\"RSA-2048\"} 0.07\n")
+	b := serve("process_cpu_seconds_total 2.25\nprocess_resident_memory_bytes 3.2e+07\nmpassid_db_write_transactions_total 40\n" +
+		"mpassid_signatures_total{key=\"RSA-2048\"} 50\nmpassid_signature_cpu_seconds_total{key=\"RSA-2048\"} 0.04\n")
+	bare := serve("go_goroutines 9\n")
+	r := &runner{direct: &http.Client{Timeout: 5 * time.Second}}
+
+	r.targets = []*url.URL{a, b, a}
+	got := r.scrapeTargets(t.Context())
+	if got.processCPU != 14750*time.Millisecond || got.resident != 96_000_000 {
+		t.Errorf("process CPU %v, resident %d; want 14.75 s and 96000000 bytes", got.processCPU, got.resident)
+	}
+	if want := (ServerSigning{Count: 150, CPU: 110 * time.Millisecond}); got.signatures["RSA-2048"] != want {
+		t.Errorf("signatures %+v, want %+v", got.signatures["RSA-2048"], want)
+	}
+	if got.writeTransactions != -1 {
+		t.Errorf("write transactions %d, though one target exports none", got.writeTransactions)
+	}
+
+	r.targets = []*url.URL{a, bare}
+	if got := r.scrapeTargets(t.Context()); got.processCPU != -1 || got.resident != -1 || got.signatures != nil {
+		t.Errorf("a target without the figures gave %+v", got)
+	}
+	down := serve("")
+	r.targets = []*url.URL{a, down}
+	down.Host = "127.0.0.1:1"
+	if got := r.scrapeTargets(t.Context()); got.processCPU != -1 || got.resident != -1 || got.writeTransactions != -1 || got.signatures != nil {
+		t.Errorf("an unreachable target gave %+v", got)
+	}
 }

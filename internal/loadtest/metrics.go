@@ -13,34 +13,61 @@ import (
 )
 
 // The targets' metrics the tool reads: what instances on embedded SQLite
-// export of their write transactions, and what every instance exports of
-// the signatures of its keys (internal/keys.SignMeter).
+// export of their write transactions, what every instance exports of the
+// signatures of its keys (internal/keys.SignMeter), and the process's CPU
+// time and resident memory, which client_golang's process collector
+// exports on Linux.
 const (
 	writeTransactionsMetric = "mpassid_db_write_transactions_total"
 	signaturesMetric        = "mpassid_signatures_total"
 	signatureCPUMetric      = "mpassid_signature_cpu_seconds_total"
+	processCPUMetric        = "process_cpu_seconds_total"
+	residentMemoryMetric    = "process_resident_memory_bytes"
 )
 
 // scraped is what the targets' /metrics said, summed over the targets.
 type scraped struct {
 	writeTransactions int64                    // -1: a target exports none
 	signatures        map[string]ServerSigning // by kind of key; nil: a target exports none
+	processCPU        time.Duration            // -1: a target exports none
+	resident          int64                    // bytes; -1: a target exports none
 }
 
-// scrapeTargets reads every target's /metrics once. A target that cannot
-// be read leaves both figures unknown: a sum over some targets is no
-// figure of the run.
+// unknownScrape is a scrape that gave no figure.
+func unknownScrape() scraped {
+	return scraped{writeTransactions: -1, processCPU: -1, resident: -1}
+}
+
+// scrapeTargets reads every target's /metrics once (a target named twice
+// is one instance, read once). A target that cannot be read leaves every
+// figure unknown: a sum over some targets is no figure of the run.
 func (r *runner) scrapeTargets(ctx context.Context) scraped {
-	out := scraped{writeTransactions: 0, signatures: map[string]ServerSigning{}}
+	out := scraped{signatures: map[string]ServerSigning{}}
+	seen := map[string]bool{}
 	for _, t := range r.targets {
-		series, err := r.fetchMetrics(ctx, origin(t)+"/metrics")
+		o := origin(t)
+		if seen[o] {
+			continue
+		}
+		seen[o] = true
+		series, err := r.fetchMetrics(ctx, o+"/metrics")
 		if err != nil {
-			return scraped{writeTransactions: -1}
+			return unknownScrape()
 		}
 		if v, ok := series[writeTransactionsMetric]; ok && out.writeTransactions >= 0 {
 			out.writeTransactions += int64(v)
 		} else {
 			out.writeTransactions = -1
+		}
+		if v, ok := series[processCPUMetric]; ok && out.processCPU >= 0 {
+			out.processCPU += time.Duration(v * float64(time.Second))
+		} else {
+			out.processCPU = -1
+		}
+		if v, ok := series[residentMemoryMetric]; ok && out.resident >= 0 {
+			out.resident += int64(v)
+		} else {
+			out.resident = -1
 		}
 		sigs, ok := signaturesOf(series)
 		if !ok || out.signatures == nil {

@@ -88,7 +88,9 @@ type Options struct {
 	Keep bool
 
 	// PIDs are the server processes on this machine whose CPU time and
-	// peak memory are reported.
+	// peak memory are reported, and the cost of the public-key operations
+	// measured here compared with. Without them the targets' own process
+	// metrics give the CPU time, wherever the targets run.
 	PIDs []int
 	// PostgresDSN, when set, is read for the next transaction id before
 	// and after the run: write transactions per login (server-wide).

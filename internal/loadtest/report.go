@@ -29,6 +29,11 @@ type snapshot struct {
 	// signatures are the targets' own counts of their signatures, summed
 	// (nil: a target exports none, or its /metrics is not reachable).
 	signatures map[string]ServerSigning
+	// targetCPU and targetResident are the targets' own process CPU time
+	// and resident memory, summed (-1: a target exports none, or its
+	// /metrics is not reachable).
+	targetCPU      time.Duration
+	targetResident int64
 }
 
 func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
@@ -43,6 +48,7 @@ func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
 	s.toolCPU = selfCPU()
 	scraped := r.scrapeTargets(ctx)
 	s.signatures = scraped.signatures
+	s.targetCPU, s.targetResident = scraped.processCPU, scraped.resident
 	switch {
 	case r.opts.CommitCounter != nil:
 		s.commits = r.opts.CommitCounter()
@@ -176,11 +182,17 @@ type Report struct {
 	PerFlow                   map[string]*FlowStats
 	ErrorKinds                map[string]int
 	ErrorExamples             []string
-	// ServerCPU is the CPU time of the given server processes during the
-	// run (-1 without --pid); per login over successful logins.
+	// ServerCPU is the CPU time of the servers during the run, per login
+	// over successful logins: of the processes given by PID, or else by
+	// the targets' own process_cpu_seconds_total (-1: neither), which
+	// ServerCPUSource then names. ServerPeakRSS is each given process's
+	// peak; without PIDs, ServerResident is the targets' resident memory
+	// at the end of the run, summed (0: unknown).
 	ServerCPU         time.Duration
 	ServerCPUPerLogin time.Duration
+	ServerCPUSource   string
 	ServerPeakRSS     map[int]int64
+	ServerResident    int64
 	// DBWrites are database commits during the run (-1 unknown), with the
 	// source of the figure.
 	DBWrites         int64
@@ -205,9 +217,11 @@ type Report struct {
 	// ServerSignatures are the signatures the targets made during the run
 	// by their own count (mpassid_signatures_total), by kind of key, with
 	// the CPU time they took there by the signing threads' clocks (nil: a
-	// target does not export them). SignatureOpsInServer is
-	// SignatureOpsPerLogin with each signature at that cost, under the
-	// run's load, where the server has one (0: none has).
+	// target does not export them). SignatureOpsInServer is the public-key
+	// operations per login with each signature at that cost, under the
+	// run's load, where the server has one (0: none has), and each check
+	// at its cost measured here (none without PIDs: the servers may be on
+	// another machine, and the sum is then of the signatures alone).
 	ServerSignatures     map[string]ServerSigning
 	SignatureOpsInServer time.Duration
 }
@@ -312,7 +326,8 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 		}
 		return d / time.Duration(rep.Logins)
 	}
-	if len(r.opts.PIDs) > 0 {
+	switch {
+	case len(r.opts.PIDs) > 0:
 		rep.ServerCPU = 0
 		for _, pid := range r.opts.PIDs {
 			rep.ServerCPU += after.serverCPU[pid] - before.serverCPU[pid]
@@ -321,6 +336,13 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 			}
 		}
 		rep.ServerCPUPerLogin = per(rep.ServerCPU)
+	case before.targetCPU >= 0 && after.targetCPU >= 0:
+		// Servers on other machines, or whose PIDs were not given, still
+		// count their own CPU time: coarser (hundredths of a second, as
+		// the kernel keeps it), but enough over a run of seconds.
+		rep.ServerCPU, rep.ServerCPUSource = after.targetCPU-before.targetCPU, "the targets' "+processCPUMetric
+		rep.ServerCPUPerLogin = per(rep.ServerCPU)
+		rep.ServerResident = max(after.targetResident, 0)
 	}
 	rep.ToolCPU = after.toolCPU - before.toolCPU
 	rep.ToolCPUPerLogin = per(rep.ToolCPU)
@@ -363,12 +385,15 @@ func ms(d time.Duration) string {
 }
 
 // formatSignatureOps writes the broker's public-key operations per login
-// and, given the server's CPU, what it spent beyond them.
+// and, given the server's CPU, what it spent beyond them: against their
+// cost measured here (with PIDs: the servers are on this machine) and
+// against the servers' own clocks of their signatures.
 func formatSignatureOps(w io.Writer, rep *Report) {
 	if len(rep.SignatureOps) == 0 {
 		return
 	}
 	parts := make([]string, 0, len(rep.SignatureOps))
+	checks := false
 	for _, op := range rep.SignatureOps {
 		part := fmt.Sprintf("%.2f %s", op.PerLogin, op.Op)
 		if op.Cost > 0 {
@@ -377,13 +402,22 @@ func formatSignatureOps(w io.Writer, rep *Report) {
 			part += " (not measured)"
 		}
 		parts = append(parts, part)
+		checks = checks || !op.op.sign
 	}
-	if rep.SignatureOpsPerLogin <= 0 {
+	idle := rep.SignatureOpsPerLogin > 0
+	if idle {
+		fmt.Fprintf(w, "public-key:   per login %s = %s of CPU at the idle cost\n", strings.Join(parts, ", "), ms(rep.SignatureOpsPerLogin))
+	} else {
 		fmt.Fprintf(w, "public-key:   per login %s\n", strings.Join(parts, ", "))
-		return
 	}
-	fmt.Fprintf(w, "public-key:   per login %s = %s of CPU at the idle cost\n", strings.Join(parts, ", "), ms(rep.SignatureOpsPerLogin))
 	inServer := rep.SignatureOpsInServer
+	// Without a cost measured here the checks have none to count at: the
+	// comparison is then with the signatures alone, the checks on the
+	// other side of it.
+	what := "the public-key operations"
+	if !idle && checks {
+		what = "the signatures (the checks, which the server does not time, left out)"
+	}
 	if inServer > 0 {
 		kinds := slices.Sorted(maps.Keys(rep.ServerSignatures))
 		var made []string
@@ -392,10 +426,14 @@ func formatSignatureOps(w io.Writer, rep *Report) {
 				made = append(made, fmt.Sprintf("%d %s signatures, %s each", s.Count, k, ms(s.Each())))
 			}
 		}
-		fmt.Fprintf(w, "in server:    %s by the server's own clock; the public-key operations at that cost: %s per login\n",
-			strings.Join(made, ", "), ms(inServer))
+		fmt.Fprintf(w, "in server:    %s by the server's own clock; %s at that cost: %s per login\n",
+			strings.Join(made, ", "), what, ms(inServer))
 	}
-	if rep.ServerCPU > 0 {
+	if rep.ServerCPU <= 0 {
+		return
+	}
+	switch {
+	case idle:
 		beyond := rep.ServerCPUPerLogin - rep.SignatureOpsPerLogin
 		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times the public-key operations at their idle cost",
 			ms(beyond), float64(beyond)/float64(rep.SignatureOpsPerLogin))
@@ -404,6 +442,10 @@ func formatSignatureOps(w io.Writer, rep *Report) {
 			fmt.Fprintf(w, "; %s, %.2f times, at the server's own cost", ms(beyond), float64(beyond)/float64(inServer))
 		}
 		fmt.Fprintln(w)
+	case inServer > 0:
+		beyond := rep.ServerCPUPerLogin - inServer
+		fmt.Fprintf(w, "beyond them:  %s of server CPU per login, %.2f times %s at the server's own cost\n",
+			ms(beyond), float64(beyond)/float64(inServer), what)
 	}
 }
 
@@ -455,12 +497,19 @@ func (rep *Report) Format(w io.Writer) {
 		fmt.Fprintf(w, "  %6d  p50 %9s  p99 %9s  %s\n", l.Count, ms(l.P50), ms(l.P99), e)
 	}
 	if rep.ServerCPU >= 0 {
-		fmt.Fprintf(w, "server CPU:   %.2f s, %s per login\n", rep.ServerCPU.Seconds(), ms(rep.ServerCPUPerLogin))
+		fmt.Fprintf(w, "server CPU:   %.2f s, %s per login", rep.ServerCPU.Seconds(), ms(rep.ServerCPUPerLogin))
+		if rep.ServerCPUSource != "" {
+			fmt.Fprintf(w, " (%s)", rep.ServerCPUSource)
+		}
+		fmt.Fprintln(w)
 		for pid, rss := range rep.ServerPeakRSS {
 			fmt.Fprintf(w, "server RSS:   pid %d peak %d MB\n", pid, rss>>20)
 		}
+		if rep.ServerResident > 0 {
+			fmt.Fprintf(w, "server RSS:   %d MB resident at the end, the targets together (%s)\n", rep.ServerResident>>20, residentMemoryMetric)
+		}
 	} else {
-		fmt.Fprintln(w, "server CPU:   not measured (give --pid of the server processes on this machine)")
+		fmt.Fprintln(w, "server CPU:   not measured (give --pid of the server processes on this machine, or let the tool read the targets' /metrics)")
 	}
 	if rep.DBWrites >= 0 {
 		fmt.Fprintf(w, "DB writes:    %d, %.2f per login (%s)\n", rep.DBWrites, rep.DBWritesPerLogin, rep.DBWritesSource)

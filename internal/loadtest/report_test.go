@@ -42,3 +42,33 @@ func TestReportSignatureLine(t *testing.T) {
 		})
 	}
 }
+
+// Without --pid the servers' CPU comes from their own process metrics, and
+// the report says so; a target that exports none leaves it unmeasured.
+func TestReportServerCPUFromMetrics(t *testing.T) {
+	r := &runner{opts: Options{Flows: []string{"oidc"}, Sources: []string{"test"}, Concurrency: 1}}
+	before := &snapshot{commits: -1, targetCPU: 10 * time.Second, targetResident: 50 << 20}
+	after := &snapshot{commits: -1, targetCPU: 13 * time.Second, targetResident: 60 << 20}
+	rep := r.report(nil, time.Second, before, after)
+	if rep.ServerCPU != 3*time.Second || rep.ServerResident != 60<<20 {
+		t.Errorf("server CPU %v, resident %d; want 3 s and 60 MiB", rep.ServerCPU, rep.ServerResident)
+	}
+	var out strings.Builder
+	rep.Format(&out)
+	for _, want := range []string{
+		"server CPU:   3.00 s, 0.00 ms per login (the targets' process_cpu_seconds_total)\n",
+		"server RSS:   60 MB resident at the end, the targets together (process_resident_memory_bytes)\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	after.targetCPU, after.targetResident = -1, -1
+	rep = r.report(nil, time.Second, before, after)
+	out.Reset()
+	rep.Format(&out)
+	if rep.ServerCPU != -1 || !strings.Contains(out.String(), "server CPU:   not measured") || strings.Contains(out.String(), "server RSS") {
+		t.Errorf("unknown CPU reported as %v:\n%s", rep.ServerCPU, out.String())
+	}
+}

@@ -138,4 +138,26 @@ func TestReportSignatureOps(t *testing.T) {
 	if !strings.Contains(out.String(), "public-key:   per login 2.00 RSA-2048 sign, 2.00 P-256 check\n") || strings.Contains(out.String(), "beyond them") {
 		t.Errorf("unmeasured operations:\n%s", out.String())
 	}
+
+	// Without --pid, servers that time their own signatures and export
+	// their CPU time still give the comparison, with the signatures alone
+	// (the checks have no cost measured on the servers' machine).
+	rep.ServerSignatures = map[string]ServerSigning{"RSA-2048": {Count: 4000, CPU: 3 * time.Second}}
+	rep.SignatureOpsInServer = signatureOpsInServer(rep.SignatureOps, rep.ServerSignatures)
+	if want := 1500 * time.Microsecond; rep.SignatureOpsInServer != want {
+		t.Errorf("signatures alone at the server's cost %v, want %v", rep.SignatureOpsInServer, want)
+	}
+	out.Reset()
+	rep.Format(&out)
+	for _, want := range []string{
+		"in server:    4000 RSA-2048 signatures, 0.75 ms each by the server's own clock; the signatures (the checks, which the server does not time, left out) at that cost: 1.50 ms per login\n",
+		"beyond them:  1.00 ms of server CPU per login, 0.67 times the signatures (the checks, which the server does not time, left out) at the server's own cost\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "idle cost") {
+		t.Errorf("an idle cost shown though none was measured:\n%s", out.String())
+	}
 }
