@@ -23,6 +23,7 @@ const (
 	signatureCPUMetric      = "mpassid_signature_cpu_seconds_total"
 	processCPUMetric        = "process_cpu_seconds_total"
 	residentMemoryMetric    = "process_resident_memory_bytes"
+	processStartMetric      = "process_start_time_seconds"
 )
 
 // scraped is what the targets' /metrics said, summed over the targets.
@@ -31,6 +32,9 @@ type scraped struct {
 	signatures        map[string]ServerSigning // by kind of key; nil: a target exports none
 	processCPU        time.Duration            // -1: a target exports none
 	resident          int64                    // bytes; -1: a target exports none
+	// started is the sum of the targets' start times: it changes when one
+	// of them restarts, which ends its count of CPU time.
+	started float64
 }
 
 // unknownScrape is a scrape that gave no figure.
@@ -64,6 +68,7 @@ func (r *runner) scrapeTargets(ctx context.Context) scraped {
 		} else {
 			out.processCPU = -1
 		}
+		out.started += series[processStartMetric]
 		if v, ok := series[residentMemoryMetric]; ok && out.resident >= 0 {
 			out.resident += int64(v)
 		} else {

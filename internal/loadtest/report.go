@@ -34,6 +34,7 @@ type snapshot struct {
 	// /metrics is not reachable).
 	targetCPU      time.Duration
 	targetResident int64
+	targetsStarted float64 // see scraped.started
 }
 
 func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
@@ -48,7 +49,7 @@ func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
 	s.toolCPU = selfCPU()
 	scraped := r.scrapeTargets(ctx)
 	s.signatures = scraped.signatures
-	s.targetCPU, s.targetResident = scraped.processCPU, scraped.resident
+	s.targetCPU, s.targetResident, s.targetsStarted = scraped.processCPU, scraped.resident, scraped.started
 	switch {
 	case r.opts.CommitCounter != nil:
 		s.commits = r.opts.CommitCounter()
@@ -336,10 +337,12 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 			}
 		}
 		rep.ServerCPUPerLogin = per(rep.ServerCPU)
-	case before.targetCPU >= 0 && after.targetCPU >= 0:
+	case before.targetCPU >= 0 && after.targetCPU >= before.targetCPU && after.targetsStarted == before.targetsStarted:
 		// Servers on other machines, or whose PIDs were not given, still
 		// count their own CPU time: coarser (hundredths of a second, as
-		// the kernel keeps it), but enough over a run of seconds.
+		// the kernel keeps it), but enough over a run of seconds. A target
+		// that restarted during the run began its count again, so then
+		// there is no figure.
 		rep.ServerCPU, rep.ServerCPUSource = after.targetCPU-before.targetCPU, "the targets' "+processCPUMetric
 		rep.ServerCPUPerLogin = per(rep.ServerCPU)
 		rep.ServerResident = max(after.targetResident, 0)

@@ -44,11 +44,12 @@ func TestReportSignatureLine(t *testing.T) {
 }
 
 // Without --pid the servers' CPU comes from their own process metrics, and
-// the report says so; a target that exports none leaves it unmeasured.
+// the report says so; a target that exports none, or that restarted during
+// the run, leaves it unmeasured.
 func TestReportServerCPUFromMetrics(t *testing.T) {
 	r := &runner{opts: Options{Flows: []string{"oidc"}, Sources: []string{"test"}, Concurrency: 1}}
-	before := &snapshot{commits: -1, targetCPU: 10 * time.Second, targetResident: 50 << 20}
-	after := &snapshot{commits: -1, targetCPU: 13 * time.Second, targetResident: 60 << 20}
+	before := &snapshot{commits: -1, targetCPU: 10 * time.Second, targetResident: 50 << 20, targetsStarted: 1.7e9}
+	after := &snapshot{commits: -1, targetCPU: 13 * time.Second, targetResident: 60 << 20, targetsStarted: 1.7e9}
 	rep := r.report(nil, time.Second, before, after)
 	if rep.ServerCPU != 3*time.Second || rep.ServerResident != 60<<20 {
 		t.Errorf("server CPU %v, resident %d; want 3 s and 60 MiB", rep.ServerCPU, rep.ServerResident)
@@ -64,11 +65,17 @@ func TestReportServerCPUFromMetrics(t *testing.T) {
 		}
 	}
 
-	after.targetCPU, after.targetResident = -1, -1
-	rep = r.report(nil, time.Second, before, after)
-	out.Reset()
-	rep.Format(&out)
-	if rep.ServerCPU != -1 || !strings.Contains(out.String(), "server CPU:   not measured") || strings.Contains(out.String(), "server RSS") {
-		t.Errorf("unknown CPU reported as %v:\n%s", rep.ServerCPU, out.String())
+	for name, change := range map[string]func(s *snapshot){
+		"a target without the metrics": func(s *snapshot) { s.targetCPU, s.targetResident = -1, -1 },
+		"a target restarted":           func(s *snapshot) { s.targetsStarted += 15 },
+	} {
+		after := *after
+		change(&after)
+		rep = r.report(nil, time.Second, before, &after)
+		out.Reset()
+		rep.Format(&out)
+		if rep.ServerCPU != -1 || !strings.Contains(out.String(), "server CPU:   not measured") || strings.Contains(out.String(), "server RSS") {
+			t.Errorf("%s: CPU reported as %v:\n%s", name, rep.ServerCPU, out.String())
+		}
 	}
 }
