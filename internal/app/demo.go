@@ -98,15 +98,27 @@ func SeedDemo(ctx context.Context, st store.Store, sealer *keys.Sealer, orgs *re
 	return info, nil
 }
 
+// demoOrganisation is the organisation the demo source and services belong
+// to: the demo city of the built-in registry, or else, in a registry
+// without it (the national fake, a real one), its first active education
+// provider, so that they validate in the management service like any
+// other integration there. OPH's root only when the registry is empty.
+func demoOrganisation(orgs *registry.Lookup) string {
+	if city, ok := orgs.ByOID(DemoProviderOID); ok {
+		return city.OID
+	}
+	all := orgs.All()
+	for i := range all {
+		if o := &all[i]; o.IsEducationProvider() && o.IsActive() {
+			return o.OID
+		}
+	}
+	return model.RootOID
+}
+
 func seedDemoIntegrations(ctx context.Context, st store.Store, sealer *keys.Sealer, orgs *registry.Lookup, cfg *config.Config, info *DemoInfo) (string, error) {
 	base := strings.TrimSuffix(cfg.Server.PublicURL, "/")
-	// The demo source and services belong to the demo city of the built-in
-	// registry when it is there (it is unless the developer pointed dev at
-	// another registry).
-	org := model.RootOID
-	if city, ok := orgs.ByOID(DemoProviderOID); ok {
-		org = city.OID
-	}
+	org := demoOrganisation(orgs)
 
 	set := &model.Integration{
 		ID: DemoSetID, OrganisationOID: org, Role: model.RoleSet,
