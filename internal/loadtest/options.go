@@ -24,7 +24,8 @@ const (
 )
 
 // DefaultOrganisation is the demo education provider of `mpassid dev`'s
-// built-in registry; the tool's integrations belong to it by default.
+// built-in registry; the tool's integrations belong to it when no
+// organisation is given and no test source names one.
 const DefaultOrganisation = "1.2.246.562.10.99900000001"
 
 // DefaultTestSourceFlow is the flowName of the demo test source that
@@ -80,7 +81,8 @@ type Options struct {
 	TestUser string
 
 	// AdminToken is a management API token allowed to create integrations
-	// in Organisation.
+	// in Organisation; "" takes the organisation of the test source (see
+	// TestSourceFlow), or else DefaultOrganisation.
 	AdminToken   string
 	Organisation string
 	// Keep leaves the tool's integrations active after the run (for
@@ -120,9 +122,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.TestSourceFlow == "" {
 		o.TestSourceFlow = DefaultTestSourceFlow
-	}
-	if o.Organisation == "" {
-		o.Organisation = DefaultOrganisation
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -68,21 +69,25 @@ func (a *adminClient) inactivate(ctx context.Context, id int64) error {
 }
 
 // findTestSource returns the id of the active test source with the
-// flowName.
-func (a *adminClient) findTestSource(ctx context.Context, flowName string) (int64, error) {
+// flowName, and the organisation it belongs to.
+func (a *adminClient) findTestSource(ctx context.Context, flowName string) (int64, string, error) {
 	var page struct {
 		Content []exchange.Record `json:"content"`
 	}
 	q := url.Values{"role": {"idp"}, "type": {"test"}, "status": {"active"}, "size": {"500"}}
 	if err := a.call(ctx, http.MethodGet, "/integration/search?"+q.Encode(), "", nil, &page); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	for _, r := range page.Content {
 		if idp := r.ConfigurationEntity.IdP; idp != nil && strings.EqualFold(idp.FlowName, flowName) && r.DeploymentPhase != 1 {
-			return r.ID, nil
+			org := ""
+			if r.Organization != nil {
+				org = r.Organization.OID
+			}
+			return r.ID, org, nil
 		}
 	}
-	return 0, fmt.Errorf("no active test source with flowName %q (see --test-flow)", flowName)
+	return 0, "", fmt.Errorf("no active test source with flowName %q (see --test-flow)", flowName)
 }
 
 // registration is what the tool registered for one run.
@@ -101,11 +106,20 @@ type registration struct {
 // created is in reg even when it fails, for cleanup.
 func (r *runner) register(ctx context.Context, reg *registration) error {
 	a := r.admin
-	org := &exchange.Organization{OID: r.opts.Organisation}
-	var err error
-	if reg.testSourceID, err = a.findTestSource(ctx, r.opts.TestSourceFlow); err != nil && r.usesSource(SourceTest) {
+	testSourceID, testSourceOrg, err := a.findTestSource(ctx, r.opts.TestSourceFlow)
+	if err != nil && r.usesSource(SourceTest) {
 		return err
 	}
+	reg.testSourceID = testSourceID
+	// Without --organisation the tool's integrations join the test
+	// source's organisation, which the registry knows whichever registry
+	// the instance runs on (mpassid dev's demo city, or the root of the
+	// national fake).
+	oid := r.opts.Organisation
+	if oid == "" {
+		oid = cmp.Or(testSourceOrg, DefaultOrganisation)
+	}
+	org := &exchange.Organization{OID: oid}
 	set, err := a.create(ctx, &exchange.Record{
 		Organization: org,
 		ConfigurationEntity: exchange.ConfigurationEntity{
