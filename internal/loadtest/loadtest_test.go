@@ -123,9 +123,14 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			rep.Format(&out)
 			t.Log("\n" + out.String())
 			// The dev instance (embedded SQLite) exports its write
-			// transactions, so the report knows the writes per login.
+			// transactions, so the report knows the writes per login; and
+			// its process's CPU time, which gives the CPU per login
+			// without --pid (here the test process's, the tool's too).
 			if rep.DBWrites <= 0 || rep.DBWritesPerLogin > 4 {
 				t.Errorf("database writes %d (%.2f per login) from %s", rep.DBWrites, rep.DBWritesPerLogin, rep.DBWritesSource)
+			}
+			if rep.ServerCPU <= 0 || !strings.Contains(rep.ServerCPUSource, processCPUMetric) || rep.ServerResident <= 0 {
+				t.Errorf("server CPU %v from %q, resident %d: not from the instance's metrics", rep.ServerCPU, rep.ServerCPUSource, rep.ServerResident)
 			}
 			if rep.Errors != 0 || rep.Logins != tc.count {
 				t.Errorf("want %d logins and no errors, got %d logins, %d errors: %v", tc.count, rep.Logins, rep.Errors, rep.ErrorKinds)
