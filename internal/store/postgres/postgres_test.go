@@ -240,7 +240,7 @@ func TestLoginTablesIndexes(t *testing.T) {
 	}
 	defer conn.Close(t.Context())
 	for table, want := range map[string][]string{
-		"sessions": {"sessions_expires_at", "sessions_idle_expires_at", "sessions_pkey"},
+		"sessions": {"sessions_idle_expires_at", "sessions_pkey"},
 		"replay":   {"replay_expires_at", "replay_pkey"},
 	} {
 		rows, err := conn.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname", table)

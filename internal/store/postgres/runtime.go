@@ -112,7 +112,7 @@ func (s *Store) PutSession(ctx context.Context, ss store.Session) error {
 		ON CONFLICT (id) DO UPDATE SET subject_hash = excluded.subject_hash, data = excluded.data, created_at = excluded.created_at,
 			expires_at = excluded.expires_at, idle_expires_at = excluded.idle_expires_at
 		WHERE sessions.expires_at <= $7 OR sessions.idle_expires_at <= $7`,
-		ss.ID, ss.SubjectHash, ss.Data, created, ss.ExpiresAt, ss.IdleExpiresAt, time.Now())
+		ss.ID, ss.SubjectHash, ss.Data, created, ss.ExpiresAt, storeutil.IdleEnd(ss.IdleExpiresAt, ss.ExpiresAt), time.Now())
 }
 
 // GetSession returns a live session.
@@ -133,7 +133,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 
 // TouchSession updates Data and moves IdleExpiresAt of a live session.
 func (s *Store) TouchSession(ctx context.Context, id string, data []byte, idleExpiresAt time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET data = $1, idle_expires_at = $2 WHERE id = $3 AND expires_at > $4 AND idle_expires_at > $4`,
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET data = $1, idle_expires_at = LEAST($2, expires_at) WHERE id = $3 AND expires_at > $4 AND idle_expires_at > $4`,
 		data, idleExpiresAt, id, time.Now())
 	return affected("touch session", tag, err)
 }
@@ -239,7 +239,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM transactions WHERE expires_at <= $1`,
-			`DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1`,
+			// idle_expires_at is never after expires_at (PutSession,
+			// TouchSession), so it alone says when a session ends.
+			`DELETE FROM sessions WHERE idle_expires_at <= $1`,
 			`DELETE FROM tokens WHERE expires_at <= $1`,
 			`DELETE FROM replay WHERE expires_at <= $1`,
 		} {

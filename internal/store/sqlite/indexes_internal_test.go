@@ -11,7 +11,7 @@ import (
 func TestLoginTablesIndexes(t *testing.T) {
 	s := OpenTemp(t)
 	for table, want := range map[string][]string{
-		"sessions": {"sessions_expires_at", "sessions_idle_expires_at", "sqlite_autoindex_sessions_1"},
+		"sessions": {"sessions_idle_expires_at", "sqlite_autoindex_sessions_1"},
 		"replay":   {"replay_expires_at"}, // WITHOUT ROWID: the table is its key's B-tree
 	} {
 		rows, err := s.w.QueryContext(t.Context(), "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name", table)

@@ -114,7 +114,7 @@ func (s *Store) PutSession(ctx context.Context, ss store.Session) error {
 		ON CONFLICT (id) DO UPDATE SET subject_hash = excluded.subject_hash, data = excluded.data, created_at = excluded.created_at,
 			expires_at = excluded.expires_at, idle_expires_at = excluded.idle_expires_at
 		WHERE sessions.expires_at <= ? OR sessions.idle_expires_at <= ?`,
-		ss.ID, ss.SubjectHash, ss.Data, us(created), us(ss.ExpiresAt), us(ss.IdleExpiresAt), now, now)
+		ss.ID, ss.SubjectHash, ss.Data, us(created), us(ss.ExpiresAt), us(storeutil.IdleEnd(ss.IdleExpiresAt, ss.ExpiresAt)), now, now)
 }
 
 // GetSession returns a live session.
@@ -137,7 +137,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 // TouchSession updates Data and moves IdleExpiresAt of a live session.
 func (s *Store) TouchSession(ctx context.Context, id string, data []byte, idleExpiresAt time.Time) error {
 	now := us(time.Now())
-	res, err := s.execW(ctx, `UPDATE sessions SET data = ?, idle_expires_at = ? WHERE id = ? AND expires_at > ? AND idle_expires_at > ?`,
+	res, err := s.execW(ctx, `UPDATE sessions SET data = ?, idle_expires_at = MIN(?, expires_at) WHERE id = ? AND expires_at > ? AND idle_expires_at > ?`,
 		data, us(idleExpiresAt), id, now, now)
 	return affected("touch session", res, err)
 }
@@ -251,7 +251,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM transactions WHERE expires_at <= ?1`,
-			`DELETE FROM sessions WHERE expires_at <= ?1 OR idle_expires_at <= ?1`,
+			// idle_expires_at is never after expires_at (PutSession,
+			// TouchSession), so it alone says when a session ends.
+			`DELETE FROM sessions WHERE idle_expires_at <= ?1`,
 			`DELETE FROM tokens WHERE expires_at <= ?1`,
 			`DELETE FROM replay WHERE expires_at <= ?1`,
 		} {

@@ -655,6 +655,18 @@ func testSessions(t *testing.T, s store.Store) {
 	if !bytes.Equal(got.Data, []byte("user 2")) || !got.IdleExpiresAt.Equal(idle) || !got.ExpiresAt.Equal(ss.ExpiresAt) {
 		t.Errorf("after touch %+v", got)
 	}
+	// The idle expiry never passes the absolute end, on a touch as when
+	// the session is put: it is what the sweep reads.
+	check(t, s.TouchSession(ctx, ss.ID, []byte("user 2"), now.Add(9*time.Hour)))
+	if got = must(s.GetSession(ctx, ss.ID))(t); !got.IdleExpiresAt.Equal(ss.ExpiresAt) {
+		t.Errorf("idle expiry touched past the end: %v, end %v", got.IdleExpiresAt, ss.ExpiresAt)
+	}
+	long := store.Session{ID: randomID(), ExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(2 * time.Hour)}
+	check(t, s.PutSession(ctx, long))
+	if got = must(s.GetSession(ctx, long.ID))(t); !got.IdleExpiresAt.Equal(long.ExpiresAt) {
+		t.Errorf("idle expiry put past the end: %v, end %v", got.IdleExpiresAt, long.ExpiresAt)
+	}
+	check(t, s.DeleteSession(ctx, long.ID))
 	// Moving the idle expiry into the past ends the session.
 	check(t, s.TouchSession(ctx, ss.ID, nil, now.Add(-time.Second)))
 	_, err := s.GetSession(ctx, ss.ID)
@@ -725,8 +737,11 @@ func testExpiry(t *testing.T, s store.Store) {
 			t.Errorf("MarkUsed %s = false on first use", tag)
 		}
 	}
-	// A session whose idle time is over, though its absolute end is not.
+	// A session whose idle time is over, though its absolute end is not,
+	// and one whose absolute end is over, though it was put with a later
+	// idle end.
 	check(t, s.PutSession(ctx, store.Session{ID: "s-idle", ExpiresAt: future, IdleExpiresAt: past}))
+	check(t, s.PutSession(ctx, store.Session{ID: "s-ended", ExpiresAt: past, IdleExpiresAt: future}))
 
 	// Expired records behave as absent before they are collected.
 	for name, err := range map[string]error{
@@ -735,6 +750,7 @@ func testExpiry(t *testing.T, s store.Store) {
 		"update transaction":  s.UpdateTransaction(ctx, store.Transaction{ID: "tx-dead", ExpiresAt: future}),
 		"session":             func() error { _, err := s.GetSession(ctx, "s-dead"); return err }(),
 		"idle session":        func() error { _, err := s.GetSession(ctx, "s-idle"); return err }(),
+		"ended session":       func() error { _, err := s.GetSession(ctx, "s-ended"); return err }(),
 		"touch session":       s.TouchSession(ctx, "s-dead", nil, future),
 		"token":               func() error { _, err := s.GetToken(ctx, "t-dead"); return err }(),
 		"consume token":       func() error { _, err := s.ConsumeToken(ctx, "t-dead"); return err }(),
@@ -748,9 +764,9 @@ func testExpiry(t *testing.T, s store.Store) {
 	must(s.GetSession(ctx, "s-live"))(t)
 	must(s.GetToken(ctx, "t-live"))(t)
 
-	// Collection: 4 dead records and the idle session.
-	if n := must(s.DeleteExpired(ctx, time.Now()))(t); n != 5 {
-		t.Errorf("DeleteExpired removed %d, want 5", n)
+	// Collection: 4 dead records and the idle and ended sessions.
+	if n := must(s.DeleteExpired(ctx, time.Now()))(t); n != 6 {
+		t.Errorf("DeleteExpired removed %d, want 6", n)
 	}
 	if n := must(s.DeleteExpired(ctx, time.Now()))(t); n != 0 {
 		t.Errorf("second DeleteExpired removed %d, want 0", n)

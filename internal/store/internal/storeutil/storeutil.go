@@ -20,6 +20,16 @@ import (
 // every backend round-trips it exactly.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
+// IdleEnd is when a session's idle time runs out as the stores keep it:
+// never after the session's absolute end, so that the sweep of expired
+// sessions reads one column, and one index.
+func IdleEnd(idle, end time.Time) time.Time {
+	if idle.After(end) {
+		return end
+	}
+	return idle
+}
+
 // IntegrationRow is an integration as stored: the JSON document and the
 // columns derived from it.
 type IntegrationRow struct {
