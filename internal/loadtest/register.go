@@ -113,8 +113,8 @@ func (r *runner) register(ctx context.Context, reg *registration) error {
 	reg.testSourceID = testSourceID
 	// Without --organisation the tool's integrations join the test
 	// source's organisation, which the registry knows whichever registry
-	// the instance runs on (mpassid dev's demo city, or the root of the
-	// national fake).
+	// the instance runs on (mpassid dev's demo city, or an education
+	// provider of the national fake).
 	oid := r.opts.Organisation
 	if oid == "" {
 		oid = cmp.Or(testSourceOrg, DefaultOrganisation)
