@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 )
 
@@ -110,11 +111,19 @@ func (l *Logger) LoginFailed(ctx context.Context, e Failure) {
 		attrs = append(attrs, slog.String("error", e.Cause.Error()))
 	}
 	attrs = append(attrs, e.Extra...)
-	// What users do (cancel, or a service's silent check finding no
-	// session) is routine; the rest is worth a look.
+	// What users do (cancel, close the page before the answer, or a
+	// service's silent check finding no session) is routine; the rest is
+	// worth a look. A failure that is the request's own end (its browser
+	// or service went away, which cut a store or upstream call short) is
+	// routine too; any other failure of a request that ended meanwhile,
+	// such as a forged answer, is still a warning.
 	level := slog.LevelWarn
 	if e.Result == "cancelled" || e.Result == "no_passive" {
 		level = slog.LevelInfo
+	}
+	if ctx.Err() != nil && errors.Is(e.Cause, context.Canceled) {
+		level = slog.LevelInfo
+		attrs = append(attrs, slog.Bool("client_gone", true))
 	}
 	l.log.Log(ctx, level, "login failed", attrs...)
 }

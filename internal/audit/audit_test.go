@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -44,4 +45,41 @@ func TestEvents(t *testing.T) {
 	}
 	var zero *Logger
 	zero.LoggedIn(ctx, Login{}) // a nil Logger discards
+}
+
+// A login that failed because its browser or service went away (the
+// request's end cut it short) is routine: info, marked client_gone. The
+// same failure with the request still waiting, or another failure (a
+// forged answer) of a request that ended meanwhile, is a warning.
+func TestLoginFailedClientGone(t *testing.T) {
+	cases := []struct {
+		name      string
+		cancel    bool
+		cause     error
+		wantLevel string
+		wantGone  bool
+	}{
+		{"request waiting", false, fmt.Errorf("store: mark used: %w", context.Canceled), "WARN", false},
+		{"request ended", true, fmt.Errorf("store: mark used: %w", context.Canceled), "INFO", true},
+		{"request ended, forged answer", true, errors.New("saml: signature invalid"), "WARN", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := New(slog.New(slog.NewJSONHandler(&buf, nil)))
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.cancel {
+				cancel()
+			}
+			defer cancel()
+			l.LoginFailed(ctx, Failure{Service: 5000001, Source: "Testi", Result: "failed", Reference: "ABCDEFG", Cause: tc.cause})
+			var m map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["level"] != tc.wantLevel || (m["client_gone"] == true) != tc.wantGone || m["result"] != "failed" {
+				t.Errorf("event %v", m)
+			}
+		})
+	}
 }

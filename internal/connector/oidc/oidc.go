@@ -430,7 +430,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 			c.log.WarnContext(ctx, "OIDC code exchange refused", "error", re.ErrorCode)
 			return nil, fmt.Errorf("oidc: token endpoint refused the code (%s): %w", re.ErrorCode, connector.ErrInvalidResponse)
 		}
-		c.log.WarnContext(ctx, "OIDC code exchange failed", "err", err)
+		c.upstreamFailed(ctx, "OIDC code exchange failed", err)
 		return nil, fmt.Errorf("oidc: token request: %w", err)
 	}
 	rawID, _ := tok.Extra("id_token").(string)
@@ -479,7 +479,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	if c.userInfo {
 		ui, err := op.provider.UserInfo(gooidc.ClientContext(ctx, c.client), oauth2.StaticTokenSource(tok))
 		if err != nil {
-			c.log.WarnContext(ctx, "OIDC userinfo failed", "err", err)
+			c.upstreamFailed(ctx, "OIDC userinfo failed", err)
 			return nil, fmt.Errorf("oidc: userinfo: %w", err)
 		}
 		if ui.Subject != idt.Subject {
@@ -554,4 +554,15 @@ func scalar(v any) (string, bool) {
 		return "false", true
 	}
 	return "", false
+}
+
+// upstreamFailed logs a call to the provider that failed: a warning, unless
+// the login's request ended first (its browser went away) and that is what
+// cut the call short, which is routine.
+func (c *Connector) upstreamFailed(ctx context.Context, msg string, err error) {
+	level := slog.LevelWarn
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		level = slog.LevelInfo
+	}
+	c.log.Log(ctx, level, msg, "err", err)
 }

@@ -287,8 +287,12 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	}
 	id, err := c.verify(ctx, r.PostForm.Get("SAMLResponse"), st.RequestID, m)
 	if err != nil {
+		// A user who cancelled at the IdP, or a browser gone before the
+		// check finished (the request's end cut the replay mark short), is
+		// routine; a forged answer stays a warning even if its sender has
+		// gone.
 		level := slog.LevelWarn
-		if errors.Is(err, connector.ErrCancelled) {
+		if errors.Is(err, connector.ErrCancelled) || (ctx.Err() != nil && errors.Is(err, context.Canceled)) {
 			level = slog.LevelInfo
 		}
 		c.log.Log(ctx, level, "saml response rejected", "idp", m.info.EntityID, "requestID", st.RequestID, "error", err)

@@ -1,13 +1,17 @@
 package saml
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -543,5 +547,53 @@ func TestWrappingDefenceInDepth(t *testing.T) {
 				t.Errorf("%s (signed response %v): the verifier returned the unsigned assertion", name, signResponse)
 			}
 		}
+	}
+}
+
+// A response whose check the browser's leaving cut short is logged as
+// routine; a forged one stays a warning though its sender has gone.
+func TestRejectedResponseLogLevel(t *testing.T) {
+	idp := newTestIdP(t)
+	var logs bytes.Buffer
+	b := newTestBroker(t, idp, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	callback := func(tx string, resp []byte) error {
+		b.mu.Lock()
+		st := b.states[tx]
+		b.mu.Unlock()
+		form := url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(resp)}, "RelayState": {tx}}
+		r := httptest.NewRequest(http.MethodPost, b.acsURL(), strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		_, err := b.c.Callback(gone, r, connector.LoginRequest{TransactionID: tx, CallbackURL: b.acsURL()}, st)
+		return err
+	}
+	cases := []struct {
+		name      string
+		replayErr error
+		opts      func(rid string) respOpts
+		want      string
+	}{
+		{"replay mark cut short", fmt.Errorf("store: mark used: %w", context.Canceled),
+			func(rid string) respOpts { return respOpts{requestID: rid, acs: b.acsURL()} }, "level=INFO"},
+		{"encrypted to the wrong key", nil,
+			func(rid string) respOpts {
+				return respOpts{requestID: rid, acs: b.acsURL(), encrypt: true, encCert: idp.key.cert}
+			}, "level=WARN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			b.replay.mu.Lock()
+			b.replay.fail = tc.replayErr
+			b.replay.mu.Unlock()
+			tx, rid, _ := b.start(connector.LoginRequest{})
+			if err := callback(tx, idp.response(tc.opts(rid))); err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(logs.String(), "saml response rejected") || !strings.Contains(logs.String(), tc.want) {
+				t.Errorf("logged %q, want %s", logs.String(), tc.want)
+			}
+		})
 	}
 }

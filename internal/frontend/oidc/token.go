@@ -223,7 +223,13 @@ func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tok
 	// Single use: the one write of redeeming a code.
 	fresh, err := p.rt.MarkUsed(ctx, codeReplayNS, hashToken(t.Code), time.Unix(g.Expires, 0).Add(time.Minute))
 	if err != nil {
-		p.log.ErrorContext(ctx, "record code use", errAttr(err))
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// The client went away before the code was redeemed: routine,
+			// and the code is still unused.
+			p.log.InfoContext(ctx, "token request ended by the client", errAttr(err))
+		} else {
+			p.log.ErrorContext(ctx, "record code use", errAttr(err))
+		}
 		return nil, newErr(errServerError, "internal error")
 	}
 	if !fresh {

@@ -161,6 +161,26 @@ type testEnv struct {
 	mgr    *keys.Manager
 	clock  *clock
 	issued *issuedLog
+	// logs holds what the IdP logged, as the test's log shows it too.
+	logs *lockedLog
+}
+
+// lockedLog is a log buffer the IdP's handlers may write to concurrently.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(b)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 type clock struct {
@@ -246,7 +266,9 @@ func newEnv(tb testing.TB, mutate ...func(*Config)) *testEnv {
 		m(&cfg)
 	}
 	env.sealer = sealer
-	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil))})
+	env.logs = &lockedLog{}
+	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st, Sealer: sealer,
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(tbWriter{tb}, env.logs), nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -143,7 +144,12 @@ func (idp *IdP) sso(w http.ResponseWriter, r *http.Request, in *inbound, lang st
 	}
 	fresh, err := idp.deps.Runtime.MarkUsed(r.Context(), ReplayNamespace, md.EntityID+"\x00"+req.ID, req.IssueInstant.Add(maxAge+idp.cfg.ClockSkew))
 	if err != nil {
-		log.ErrorContext(r.Context(), "authnrequest: replay check", "err", err)
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			// The browser went away before the check: routine.
+			log.InfoContext(r.Context(), "authnrequest: ended by the browser", "err", err)
+		} else {
+			log.ErrorContext(r.Context(), "authnrequest: replay check", "err", err)
+		}
 		idp.sendError(w, r, md, st, StatusResponder, "", "temporary failure")
 		return
 	}

@@ -3,9 +3,11 @@ package saml
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -308,5 +310,25 @@ func TestAssertionContent(t *testing.T) {
 	ps := env.flow.participants[env.flow.sessionID]
 	if len(ps) != 2 || ps[0].ServiceID != sp.id || ps[0].Protocol != broker.ProtocolSAML {
 		t.Errorf("participants %+v", ps)
+	}
+}
+
+// An AuthnRequest whose browser went away before its replay check is
+// routine, not an error in the log; the same request then succeeds.
+func TestSSOEndedByBrowser(t *testing.T) {
+	env := newEnv(t)
+	sp := newHandSP(t, env)
+	msg := authnRequestXML(requestOpts{issuer: sp.entityID, destination: env.srv.URL + PathSSORedirect})
+	q := redirectQuery(t, "SAMLRequest", []byte(msg), "", sp.key)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodGet, PathSSORedirect+"?"+q, nil).WithContext(ctx)
+	env.srv.Config.Handler.ServeHTTP(httptest.NewRecorder(), req)
+	if logs := env.logs.String(); !strings.Contains(logs, "authnrequest: ended by the browser") || strings.Contains(logs, "level=ERROR") {
+		t.Errorf("a browser gone away logged as:\n%s", logs)
+	}
+	p := newBrowser(t).get(env.srv.URL + PathSSORedirect + "?" + q)
+	if top, _ := statusOfResponse(t, samlResponseOf(t, p)); top != StatusSuccess {
+		t.Errorf("the request after the abandoned one: %s", top)
 	}
 }
