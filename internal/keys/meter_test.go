@@ -5,8 +5,10 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/mpassid/mpassid/internal/cputime"
 )
@@ -87,5 +89,32 @@ func TestSignMeter(t *testing.T) {
 	}
 	if got := meter.Snapshot()["RSA-2048"].Count; got != 3 {
 		t.Errorf("a key set without the meter counted in it: %d", got)
+	}
+}
+
+// The meter times one signature of a kind in timeEvery and counts that
+// one's CPU for all of them; a failed signature counts nothing.
+func TestSignMeterTimesOneInEvery(t *testing.T) {
+	m := NewSignMeter()
+	reads := 0
+	m.clock = func() (time.Duration, bool) { // each timing reads 1 ms apart
+		reads++
+		return time.Duration(reads) * time.Millisecond, true
+	}
+	ok := func() ([]byte, error) { return []byte("signature"), nil }
+	for range 2*timeEvery + 1 { // the first, the ninth and the seventeenth are timed
+		if _, err := m.measure("RSA-2048", ok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.measure("P-256", func() ([]byte, error) { return nil, errors.New("no") }); err == nil {
+		t.Fatal("a failed signature succeeded")
+	}
+	got := m.Snapshot()
+	if want := (SignStats{Count: 2*timeEvery + 1, CPU: 3 * timeEvery * time.Millisecond}); got["RSA-2048"] != want {
+		t.Errorf("RSA-2048: %+v, want %+v", got["RSA-2048"], want)
+	}
+	if got["P-256"] != (SignStats{}) || reads != 3*2+2 {
+		t.Errorf("a failed signature counted %+v; %d clock readings, want 8", got["P-256"], reads)
 	}
 }
