@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -9,33 +8,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mpassid/mpassid/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func runCmd(t *testing.T, environ []string, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.Buffer
 	code := run(context.Background(), args, environ, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
@@ -126,11 +107,11 @@ var urlPattern = regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/ `)
 
 // startDev runs `mpassid dev` until the returned stop is called and returns
 // its base URL once it serves.
-func startDev(t *testing.T, dataDir string) (base string, stdout *syncBuffer, stop func() int) {
+func startDev(t *testing.T, dataDir string) (base string, stdout *testenv.Buffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = &syncBuffer{}
-	var stderr syncBuffer
+	stdout = &testenv.Buffer{}
+	var stderr testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--data-dir", dataDir, "--port", "0"}, nil, stdout, &stderr)

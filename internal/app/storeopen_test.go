@@ -1,14 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,23 +26,6 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func pgConfig(dsn string) *config.Config {
 	cfg := config.Default()
 	cfg.Database.Driver = "postgres"
@@ -57,7 +38,7 @@ func pgConfig(dsn string) *config.Config {
 // With nothing listening, OpenStore retries until database.start_retry_max
 // and then says plainly that the database is unreachable.
 func TestOpenStoreGivesUpWithClearError(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := pgConfig("postgres://postgres@" + freePort(t) + "/x?sslmode=disable")
 	_, err := OpenStore(context.Background(), cfg, log)
@@ -106,7 +87,7 @@ func TestOpenStoreRecoversWhenDatabaseAppears(t *testing.T) {
 	addr := freePort(t)
 	u.Host = addr
 
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := pgConfig(u.String())
 	cfg.Database.StartRetryMax = 30 * time.Second

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/store"
 	"github.com/mpassid/mpassid/internal/store/sqlite"
+	"github.com/mpassid/mpassid/internal/testenv"
 )
 
 // fakeConnector "logs in" whoever the test says: Start sends the browser
@@ -92,25 +92,7 @@ type env struct {
 	st      store.Store
 	rec     *recorder
 	flowReq func(svc int64, mod func(*Request)) http.HandlerFunc
-	logs    *lockedBuffer // what the broker logged
-}
-
-// lockedBuffer is a log's destination that handlers write and a test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs    *testenv.Buffer // what the broker logged
 }
 
 func integ(id int64, role model.Role) *model.Integration {
@@ -127,7 +109,7 @@ func newEnv(t *testing.T, sources int) *env {
 	svc := integ(5000001, model.RoleSP)
 	svc.SP = &model.SP{Type: model.SPTypeOIDC, Name: "svc", SetID: 6000001, OIDC: &model.OIDCMetadata{ClientID: "c"}}
 	all := []*model.Integration{set, svc}
-	e := &env{conns: map[int64]*fakeConnector{}, st: st, rec: &recorder{}, logs: &lockedBuffer{}}
+	e := &env{conns: map[int64]*fakeConnector{}, st: st, rec: &recorder{}, logs: &testenv.Buffer{}}
 	for i := 0; i < sources; i++ {
 		src := integ(int64(4000001+i), model.RoleIdP)
 		src.IdP = &model.IdP{Type: model.IdPTest, IdPID: "test" + string(rune('a'+i)), FlowName: "Flow" + string(rune('A'+i)),

@@ -1,8 +1,9 @@
-// Package testenv decides whether tests that need outside programs
-// (PostgreSQL, Chromium, npm packages, xmlsec1) run. They run when their
-// environment variable is set and skip with a reason otherwise; under
-// MPASSID_REQUIRE_ALL=1 (as in CI) such a skip is a failure instead, so that
-// CI cannot pass by silently running less.
+// Package testenv is what tests across packages share. It decides whether
+// tests that need outside programs (PostgreSQL, Chromium, npm packages,
+// xmlsec1) run: they run when their environment variable is set and skip
+// with a reason otherwise; under MPASSID_REQUIRE_ALL=1 (as in CI) such a
+// skip is a failure instead, so that CI cannot pass by silently running
+// less. And it has the Buffer tests read a server's log from.
 package testenv
 
 import (

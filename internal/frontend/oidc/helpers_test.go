@@ -28,6 +28,7 @@ import (
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/store"
 	"github.com/mpassid/mpassid/internal/store/sqlite"
+	"github.com/mpassid/mpassid/internal/testenv"
 )
 
 // Test clients.
@@ -188,8 +189,7 @@ type env struct {
 	rpJWKS *httptest.Server
 	bcl    *httptest.Server
 	bclGot chan string
-	logs   *strings.Builder
-	logsMu *sync.Mutex
+	logs   *testenv.Buffer
 }
 
 // sharedKeys: key generation is slow; one key store serves every test.
@@ -243,17 +243,6 @@ func loadSharedKeys(t testing.TB) (*keys.Sealer, *keys.KeySet) {
 	return sharedSealer, sharedKS
 }
 
-type syncWriter struct {
-	mu *sync.Mutex
-	b  *strings.Builder
-}
-
-func (w syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
 // newEnv starts a provider with the test clients on the SQLite store.
 func newEnv(t testing.TB) *env {
 	t.Helper()
@@ -261,7 +250,7 @@ func newEnv(t testing.TB) *env {
 	st := sqlite.OpenTemp(t)
 	var err error
 	e := &env{t: t, st: st, ks: ks, sealer: sealer, clock: &clock{}, flow: &fakeFlow{user: testUser()},
-		logs: &strings.Builder{}, logsMu: &sync.Mutex{}, bclGot: make(chan string, 10)}
+		logs: &testenv.Buffer{}, bclGot: make(chan string, 10)}
 	e.rpKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rpPub := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: e.rpKey.Public(), KeyID: "rp-1", Algorithm: "ES256", Use: "sig"}}}
 	rpPubJSON, _ := json.Marshal(rpPub)
@@ -321,7 +310,7 @@ func newEnv(t testing.TB) *env {
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
-	logger := slog.New(slog.NewTextHandler(syncWriter{e.logsMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.p, err = New(Config{
 		Issuer:       e.srv.URL,
 		PairwiseSalt: []byte("0123456789abcdef-test-salt"),
@@ -507,11 +496,7 @@ func (e *env) assertion(client string, key any, mutate func(map[string]any)) str
 }
 
 // logText returns what the provider logged.
-func (e *env) logText() string {
-	e.logsMu.Lock()
-	defer e.logsMu.Unlock()
-	return e.logs.String()
-}
+func (e *env) logText() string { return e.logs.String() }
 
 var _ store.Runtime = (*sqlite.Store)(nil)
 

@@ -32,6 +32,7 @@ import (
 	"github.com/mpassid/mpassid/internal/keys"
 	"github.com/mpassid/mpassid/internal/model"
 	"github.com/mpassid/mpassid/internal/store/sqlite"
+	"github.com/mpassid/mpassid/internal/testenv"
 )
 
 const testSetID = 6000001
@@ -162,25 +163,7 @@ type testEnv struct {
 	clock  *clock
 	issued *issuedLog
 	// logs holds what the IdP logged, as the test's log shows it too.
-	logs *lockedLog
-}
-
-// lockedLog is a log buffer the IdP's handlers may write to concurrently.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *lockedLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	logs *testenv.Buffer
 }
 
 type clock struct {
@@ -266,7 +249,7 @@ func newEnv(tb testing.TB, mutate ...func(*Config)) *testEnv {
 		m(&cfg)
 	}
 	env.sealer = sealer
-	env.logs = &lockedLog{}
+	env.logs = &testenv.Buffer{}
 	env.idp, err = New(cfg, Deps{Flow: env.flow, Keys: func() *keys.KeySet { return env.ks }, Runtime: st, Sealer: sealer,
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(tbWriter{tb}, env.logs), nil))})
 	if err != nil {
