@@ -254,7 +254,7 @@ func (p *Provider) checkAssertion(ctx context.Context, c *clientCredentials, reg
 	}
 	fresh, err := p.rt.MarkUsed(ctx, assertionReplayNS, reg.ClientID+"\x00"+claims.ID, claims.Expiry.Time().Add(assertionLeeway))
 	if err != nil {
-		p.log.ErrorContext(ctx, "client assertion replay check", "client_id", reg.ClientID, "error", err.Error())
+		broker.LogFailure(ctx, p.log, "client assertion replay check", err, "client_id", reg.ClientID)
 		return newErr(errServerError, "internal error")
 	}
 	if !fresh {

@@ -85,7 +85,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		}
 		parts, err := p.flow.EndSession(w, r, sess.ID, except)
 		if err != nil {
-			p.log.ErrorContext(ctx, "end session", errAttr(err))
+			broker.LogFailure(ctx, p.log, "end session", err)
 		}
 		p.backchannelLogout(ctx, cat, parts)
 		p.log.InfoContext(ctx, "session ended", slog.String("client_id", clientID), slog.Int("participants", len(parts)))

@@ -223,20 +223,14 @@ func (p *Provider) exchangeCode(ctx context.Context, svc *broker.Service, t *tok
 	// Single use: the one write of redeeming a code.
 	fresh, err := p.rt.MarkUsed(ctx, codeReplayNS, hashToken(t.Code), time.Unix(g.Expires, 0).Add(time.Minute))
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			// The client went away before the code was redeemed: routine,
-			// and the code is still unused.
-			p.log.InfoContext(ctx, "token request ended by the client", errAttr(err))
-		} else {
-			p.log.ErrorContext(ctx, "record code use", errAttr(err))
-		}
+		broker.LogFailure(ctx, p.log, "record code use", err)
 		return nil, newErr(errServerError, "internal error")
 	}
 	if !fresh {
 		// RFC 6749 4.1.2: a code used twice revokes what it issued.
 		n, rerr := p.revokeGrant(ctx, c.GrantID)
 		if rerr != nil {
-			p.log.ErrorContext(ctx, "revoke grant of a reused code", slog.String("client_id", g.ClientID), errAttr(rerr))
+			broker.LogFailure(ctx, p.log, "revoke grant of a reused code", rerr, slog.String("client_id", g.ClientID))
 		}
 		p.log.WarnContext(ctx, "authorization code reused: grant revoked", slog.String("client_id", g.ClientID),
 			slog.Int("tokens_revoked", n))
@@ -295,7 +289,7 @@ func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenReq
 		if grantID, _, ok := strings.Cut(t.RefreshToken, "."); ok && grantID != "" {
 			n, rerr := p.revokeGrant(ctx, grantID)
 			if rerr != nil {
-				p.log.ErrorContext(ctx, "revoke grant of a reused refresh token", slog.String("client_id", reg.ClientID), errAttr(rerr))
+				broker.LogFailure(ctx, p.log, "revoke grant of a reused refresh token", rerr, slog.String("client_id", reg.ClientID))
 			}
 			p.log.WarnContext(ctx, "refresh token reused: grant revoked", slog.String("client_id", reg.ClientID),
 				slog.Int("tokens_revoked", n))
@@ -304,7 +298,7 @@ func (p *Provider) refresh(ctx context.Context, svc *broker.Service, t *tokenReq
 	case errors.Is(err, store.ErrNotFound):
 		return nil, newErr(errInvalidGrant, "the refresh token is unknown, expired or for another client")
 	case err != nil:
-		p.log.ErrorContext(ctx, "consume refresh token", errAttr(err))
+		broker.LogFailure(ctx, p.log, "consume refresh token", err)
 		return nil, newErr(errServerError, "internal error")
 	}
 	var g grantData
@@ -384,7 +378,7 @@ func (p *Provider) issue(ctx context.Context, svc *broker.Service, grantID strin
 			Hash: hashToken(refresh), Kind: store.RefreshToken, ClientID: reg.ClientID, GrantID: grantID,
 			Data: data, ExpiresAt: now.Add(p.cfg.RefreshTokenLifetime),
 		}); err != nil {
-			p.log.ErrorContext(ctx, "store refresh token", errAttr(err))
+			broker.LogFailure(ctx, p.log, "store refresh token", err)
 			return nil, newErr(errServerError, "internal error")
 		}
 		resp.RefreshToken = refresh

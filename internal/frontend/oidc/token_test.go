@@ -22,7 +22,7 @@ func TestTokenRequestEndedByClient(t *testing.T) {
 	req.SetBasicAuth(clientBasic, testSecret)
 	e.srv.Config.Handler.ServeHTTP(httptest.NewRecorder(), req)
 	logs := e.logText()
-	if !strings.Contains(logs, "token request ended by the client") || strings.Contains(logs, "level=ERROR") {
+	if !strings.Contains(logs, `level=INFO msg="record code use"`) || !strings.Contains(logs, "client_gone=true") || strings.Contains(logs, "level=ERROR") {
 		t.Errorf("a client gone away logged as:\n%s", logs)
 	}
 	if st, body := e.exchange(clientBasic, code); st != http.StatusOK {

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/mpassid/mpassid/internal/broker"
 )
 
 // bearerError answers userinfo with RFC 6750 3: a WWW-Authenticate header
@@ -67,7 +69,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	revoked, err := p.rt.Marked(ctx, revokedGrantNS, sa.GrantID)
 	if err != nil {
-		p.log.ErrorContext(ctx, "userinfo: check revocation", errAttr(err))
+		broker.LogFailure(ctx, p.log, "userinfo: check revocation", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: errServerError})
 		return
 	}

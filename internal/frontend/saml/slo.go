@@ -177,7 +177,7 @@ func (idp *IdP) logoutRequest(w http.ResponseWriter, r *http.Request, in *inboun
 	}
 	others, err := idp.deps.Flow.EndSession(w, r, sessionID, svc.ID())
 	if err != nil {
-		log.ErrorContext(ctx, "end session", "err", err)
+		broker.LogFailure(ctx, log, "end session", err)
 		idp.answerLogout(w, r, md, tx, StatusResponder, "")
 		return
 	}
@@ -204,7 +204,7 @@ func (idp *IdP) logoutRequest(w http.ResponseWriter, r *http.Request, in *inboun
 	}
 	id := newID()[1:]
 	if err := idp.deps.Runtime.PutTransaction(ctx, store.Transaction{ID: logoutTxID(id), Data: mustJSON(tx), ExpiresAt: now.Add(LogoutLifetime)}); err != nil {
-		log.ErrorContext(ctx, "store logout chain", "err", err)
+		broker.LogFailure(ctx, log, "store logout chain", err)
 		idp.answerLogout(w, r, md, tx, StatusSuccess, StatusPartialLogout)
 		return
 	}
@@ -235,7 +235,7 @@ func (idp *IdP) FrontChannelLogout(w http.ResponseWriter, r *http.Request, parts
 		return
 	}
 	if err := idp.deps.Runtime.PutTransaction(ctx, store.Transaction{ID: logoutTxID(id), Data: mustJSON(tx), ExpiresAt: idp.now().Add(LogoutLifetime)}); err != nil {
-		idp.log.ErrorContext(ctx, "store logout chain", "err", err)
+		broker.LogFailure(ctx, idp.log, "store logout chain", err)
 		http.Redirect(w, r, returnURL, http.StatusSeeOther)
 		return
 	}
@@ -266,7 +266,7 @@ func (idp *IdP) continueLogout(w http.ResponseWriter, r *http.Request, id string
 		el := idp.logoutRequestElement(reqID, ep.Location, p)
 		tx.Current, tx.CurrentID = p.EntityID, reqID
 		if err := idp.deps.Runtime.UpdateTransaction(ctx, store.Transaction{ID: logoutTxID(id), Data: mustJSON(tx), ExpiresAt: idp.now().Add(LogoutLifetime)}); err != nil {
-			idp.log.ErrorContext(ctx, "update logout chain", "err", err)
+			broker.LogFailure(ctx, idp.log, "update logout chain", err)
 			tx.Partial = true
 			break
 		}

@@ -1,7 +1,6 @@
 package saml
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,12 +143,7 @@ func (idp *IdP) sso(w http.ResponseWriter, r *http.Request, in *inbound, lang st
 	}
 	fresh, err := idp.deps.Runtime.MarkUsed(r.Context(), ReplayNamespace, md.EntityID+"\x00"+req.ID, req.IssueInstant.Add(maxAge+idp.cfg.ClockSkew))
 	if err != nil {
-		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-			// The browser went away before the check: routine.
-			log.InfoContext(r.Context(), "authnrequest: ended by the browser", "err", err)
-		} else {
-			log.ErrorContext(r.Context(), "authnrequest: replay check", "err", err)
-		}
+		broker.LogFailure(r.Context(), log, "authnrequest: replay check", err)
 		idp.sendError(w, r, md, st, StatusResponder, "", "temporary failure")
 		return
 	}

@@ -324,7 +324,7 @@ func TestSSOEndedByBrowser(t *testing.T) {
 	cancel()
 	req := httptest.NewRequest(http.MethodGet, PathSSORedirect+"?"+q, nil).WithContext(ctx)
 	env.srv.Config.Handler.ServeHTTP(httptest.NewRecorder(), req)
-	if logs := env.logs.String(); !strings.Contains(logs, "authnrequest: ended by the browser") || strings.Contains(logs, "level=ERROR") {
+	if logs := env.logs.String(); !strings.Contains(logs, `level=INFO msg="authnrequest: replay check"`) || !strings.Contains(logs, "client_gone=true") || strings.Contains(logs, "level=ERROR") {
 		t.Errorf("a browser gone away logged as:\n%s", logs)
 	}
 	p := newBrowser(t).get(env.srv.URL + PathSSORedirect + "?" + q)
