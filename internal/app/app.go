@@ -46,6 +46,8 @@ type App struct {
 	metrics *prometheus.Registry
 	// signMeter counts the signatures of the broker's keys, for metrics.
 	signMeter *keys.SignMeter
+	// logCounts counts the lines the instance logs, by level, for metrics.
+	logCounts *logCounts
 	// httpMetrics counts and times every request (web.Logging).
 	httpMetrics *web.HTTPMetrics
 	// registry is the in-memory organisation registry the login path reads.
@@ -80,7 +82,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, opt := range opts {
 		opt(&o)
 	}
-	a = &App{cfg: cfg, log: log, registry: registry.NewRegistry(nil), refreshers: map[int64]context.CancelFunc{}}
+	// Every line the instance logs is counted by level, for /metrics.
+	counts := &logCounts{}
+	log = slog.New(countingHandler{next: log.Handler(), counts: counts})
+	a = &App{cfg: cfg, log: log, logCounts: counts, registry: registry.NewRegistry(nil), refreshers: map[int64]context.CancelFunc{}}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
@@ -168,7 +173,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 
 	a.metrics = newMetrics()
-	a.metrics.MustRegister(newExpiryCollector(a), newSignatureCollector(a.signMeter))
+	a.metrics.MustRegister(newExpiryCollector(a), newSignatureCollector(a.signMeter), newLogCollector(a.logCounts))
 	if wt, ok := a.store.(interface{ WriteTransactions() int64 }); ok {
 		// Embedded SQLite: its writes are invisible from outside otherwise
 		// (PostgreSQL has pg_stat_database and transaction ids).

@@ -132,6 +132,11 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			if rep.ServerCPU <= 0 || !strings.Contains(rep.ServerCPUSource, processCPUMetric) || rep.ServerResident <= 0 {
 				t.Errorf("server CPU %v from %q, resident %d: not from the instance's metrics", rep.ServerCPU, rep.ServerCPUSource, rep.ServerResident)
 			}
+			// Logins that all succeed leave nothing in the broker's log
+			// worth a look, also for those the end of the run cut off.
+			if rep.ServerWarnings != 0 || rep.ServerErrors != 0 {
+				t.Errorf("the instance logged %d warnings and %d errors during the run", rep.ServerWarnings, rep.ServerErrors)
+			}
 			if rep.Errors != 0 || rep.Logins != tc.count {
 				t.Errorf("want %d logins and no errors, got %d logins, %d errors: %v", tc.count, rep.Logins, rep.Errors, rep.ErrorKinds)
 			}
@@ -298,8 +303,10 @@ func TestScrapeTargets(t *testing.T) {
 		return u
 	}
 	a := serve("process_cpu_seconds_total 12.5\nprocess_resident_memory_bytes 6.4e+07\n" +
+		"mpassid_log_messages_total{level=\"warn\"} 3\nmpassid_log_messages_total{level=\"error\"} 1\n" +
 		"mpassid_signatures_total{key=\"RSA-2048\"} 100\nmpassid_signature_cpu_seconds_total{key=\"RSA-2048\"} 0.07\n")
 	b := serve("process_cpu_seconds_total 2.25\nprocess_resident_memory_bytes 3.2e+07\nmpassid_db_write_transactions_total 40\n" +
+		"mpassid_log_messages_total{level=\"warn\"} 2\nmpassid_log_messages_total{level=\"error\"} 0\n" +
 		"mpassid_signatures_total{key=\"RSA-2048\"} 50\nmpassid_signature_cpu_seconds_total{key=\"RSA-2048\"} 0.04\n")
 	bare := serve("go_goroutines 9\n")
 	r := &runner{direct: &http.Client{Timeout: 5 * time.Second}}
@@ -315,9 +322,12 @@ func TestScrapeTargets(t *testing.T) {
 	if got.writeTransactions != -1 {
 		t.Errorf("write transactions %d, though one target exports none", got.writeTransactions)
 	}
+	if got.warnings != 5 || got.errors != 1 {
+		t.Errorf("logged %d warnings and %d errors, want 5 and 1", got.warnings, got.errors)
+	}
 
 	r.targets = []*url.URL{a, bare}
-	if got := r.scrapeTargets(t.Context()); got.processCPU != -1 || got.resident != -1 || got.signatures != nil {
+	if got := r.scrapeTargets(t.Context()); got.processCPU != -1 || got.resident != -1 || got.signatures != nil || got.warnings != -1 {
 		t.Errorf("a target without the figures gave %+v", got)
 	}
 	down := serve("")

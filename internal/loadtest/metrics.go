@@ -24,6 +24,7 @@ const (
 	processCPUMetric        = "process_cpu_seconds_total"
 	residentMemoryMetric    = "process_resident_memory_bytes"
 	processStartMetric      = "process_start_time_seconds"
+	logMessagesMetric       = "mpassid_log_messages_total"
 )
 
 // scraped is what the targets' /metrics said, summed over the targets.
@@ -35,11 +36,14 @@ type scraped struct {
 	// started is the sum of the targets' start times: it changes when one
 	// of them restarts, which ends its count of CPU time.
 	started float64
+	// warnings and errors are the lines the targets logged at those levels
+	// (-1: a target exports no count).
+	warnings, errors int64
 }
 
 // unknownScrape is a scrape that gave no figure.
 func unknownScrape() scraped {
-	return scraped{writeTransactions: -1, processCPU: -1, resident: -1}
+	return scraped{writeTransactions: -1, processCPU: -1, resident: -1, warnings: -1, errors: -1}
 }
 
 // scrapeTargets reads every target's /metrics once (a target named twice
@@ -69,6 +73,14 @@ func (r *runner) scrapeTargets(ctx context.Context) scraped {
 			out.processCPU = -1
 		}
 		out.started += series[processStartMetric]
+		warn, okW := series[logMessagesMetric+`{level="warn"}`]
+		errs, okE := series[logMessagesMetric+`{level="error"}`]
+		if okW && okE && out.warnings >= 0 {
+			out.warnings += int64(warn)
+			out.errors += int64(errs)
+		} else {
+			out.warnings, out.errors = -1, -1
+		}
 		if v, ok := series[residentMemoryMetric]; ok && out.resident >= 0 {
 			out.resident += int64(v)
 		} else {

@@ -35,6 +35,9 @@ type snapshot struct {
 	targetCPU      time.Duration
 	targetResident int64
 	targetsStarted float64 // see scraped.started
+	// targetWarnings and targetErrors are the lines the targets logged at
+	// those levels (-1: unknown).
+	targetWarnings, targetErrors int64
 }
 
 func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
@@ -50,6 +53,7 @@ func (r *runner) snapshot(ctx context.Context) (*snapshot, error) {
 	scraped := r.scrapeTargets(ctx)
 	s.signatures = scraped.signatures
 	s.targetCPU, s.targetResident, s.targetsStarted = scraped.processCPU, scraped.resident, scraped.started
+	s.targetWarnings, s.targetErrors = scraped.warnings, scraped.errors
 	switch {
 	case r.opts.CommitCounter != nil:
 		s.commits = r.opts.CommitCounter()
@@ -194,6 +198,11 @@ type Report struct {
 	ServerCPUSource   string
 	ServerPeakRSS     map[int]int64
 	ServerResident    int64
+	// ServerWarnings and ServerErrors are the lines the targets logged at
+	// those levels during the run, by their mpassid_log_messages_total
+	// (-1: unknown). A login can succeed while the broker logs a failure
+	// the tool cannot see; a client that went away is logged at info.
+	ServerWarnings, ServerErrors int64
 	// DBWrites are database commits during the run (-1 unknown), with the
 	// source of the figure.
 	DBWrites         int64
@@ -274,7 +283,7 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 	rep := &Report{
 		Flows: r.opts.Flows, Sources: r.opts.Sources, Concurrency: r.opts.Concurrency, Rate: r.opts.Rate, Elapsed: elapsed,
 		PerFlow: map[string]*FlowStats{}, PerEndpoint: map[string]Latencies{}, ErrorKinds: map[string]int{}, ServerCPU: -1, DBWrites: -1,
-		ServerPeakRSS: map[int]int64{},
+		ServerPeakRSS: map[int]int64{}, ServerWarnings: -1, ServerErrors: -1,
 	}
 	for _, t := range r.targets {
 		rep.Targets = append(rep.Targets, origin(t))
@@ -346,6 +355,10 @@ func (r *runner) report(stats []*workerStats, elapsed time.Duration, before, aft
 		rep.ServerCPU, rep.ServerCPUSource = after.targetCPU-before.targetCPU, "the targets' "+processCPUMetric
 		rep.ServerCPUPerLogin = per(rep.ServerCPU)
 		rep.ServerResident = max(after.targetResident, 0)
+	}
+	if before.targetWarnings >= 0 && after.targetWarnings >= before.targetWarnings && after.targetErrors >= before.targetErrors {
+		rep.ServerWarnings = after.targetWarnings - before.targetWarnings
+		rep.ServerErrors = after.targetErrors - before.targetErrors
 	}
 	rep.ToolCPU = after.toolCPU - before.toolCPU
 	rep.ToolCPUPerLogin = per(rep.ToolCPU)
@@ -513,6 +526,9 @@ func (rep *Report) Format(w io.Writer) {
 		}
 	} else {
 		fmt.Fprintln(w, "server CPU:   not measured (give --pid of the server processes on this machine, or let the tool read the targets' /metrics)")
+	}
+	if rep.ServerWarnings >= 0 {
+		fmt.Fprintf(w, "server log:   %d warnings, %d errors during the run (%s of the targets)\n", rep.ServerWarnings, rep.ServerErrors, logMessagesMetric)
 	}
 	if rep.DBWrites >= 0 {
 		fmt.Fprintf(w, "DB writes:    %d, %.2f per login (%s)\n", rep.DBWrites, rep.DBWritesPerLogin, rep.DBWritesSource)

@@ -48,8 +48,8 @@ func TestReportSignatureLine(t *testing.T) {
 // the run, leaves it unmeasured.
 func TestReportServerCPUFromMetrics(t *testing.T) {
 	r := &runner{opts: Options{Flows: []string{"oidc"}, Sources: []string{"test"}, Concurrency: 1}}
-	before := &snapshot{commits: -1, targetCPU: 10 * time.Second, targetResident: 50 << 20, targetsStarted: 1.7e9}
-	after := &snapshot{commits: -1, targetCPU: 13 * time.Second, targetResident: 60 << 20, targetsStarted: 1.7e9}
+	before := &snapshot{commits: -1, targetCPU: 10 * time.Second, targetResident: 50 << 20, targetsStarted: 1.7e9, targetWarnings: 4, targetErrors: 1}
+	after := &snapshot{commits: -1, targetCPU: 13 * time.Second, targetResident: 60 << 20, targetsStarted: 1.7e9, targetWarnings: 7, targetErrors: 1}
 	rep := r.report(nil, time.Second, before, after)
 	if rep.ServerCPU != 3*time.Second || rep.ServerResident != 60<<20 {
 		t.Errorf("server CPU %v, resident %d; want 3 s and 60 MiB", rep.ServerCPU, rep.ServerResident)
@@ -59,6 +59,7 @@ func TestReportServerCPUFromMetrics(t *testing.T) {
 	for _, want := range []string{
 		"server CPU:   3.00 s, 0.00 ms per login (the targets' process_cpu_seconds_total)\n",
 		"server RSS:   60 MB resident at the end, the targets together (process_resident_memory_bytes)\n",
+		"server log:   3 warnings, 0 errors during the run (mpassid_log_messages_total of the targets)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
