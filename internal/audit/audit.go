@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 )
 
@@ -66,6 +65,10 @@ type Failure struct {
 	// source"); Extra are more slog attributes for the operator.
 	Detail string
 	Extra  []any
+	// ClientGone says the failure is only the request's end: its browser
+	// or service went away, which cut a store or upstream call short
+	// (connector.ClientGone). Such a failure is routine.
+	ClientGone bool
 }
 
 // Logout records an ended SSO session.
@@ -113,15 +116,13 @@ func (l *Logger) LoginFailed(ctx context.Context, e Failure) {
 	attrs = append(attrs, e.Extra...)
 	// What users do (cancel, close the page before the answer, or a
 	// service's silent check finding no session) is routine; the rest is
-	// worth a look. A failure that is the request's own end (its browser
-	// or service went away, which cut a store or upstream call short) is
-	// routine too; any other failure of a request that ended meanwhile,
-	// such as a forged answer, is still a warning.
+	// worth a look, whereas one that is only the client going away
+	// (ClientGone) is routine too.
 	level := slog.LevelWarn
 	if e.Result == "cancelled" || e.Result == "no_passive" {
 		level = slog.LevelInfo
 	}
-	if ctx.Err() != nil && errors.Is(e.Cause, context.Canceled) {
+	if e.ClientGone {
 		level = slog.LevelInfo
 		attrs = append(attrs, slog.Bool("client_gone", true))
 	}

@@ -269,8 +269,13 @@ func (b *Broker) usableSession(r *http.Request, req Request, sources []*model.In
 	if err != nil {
 		// The user logs in again, which is right whatever the cause; but a
 		// store that fails, or records this version cannot read (after a
-		// rollback past a format change), should not pass unseen.
-		b.log.WarnContext(r.Context(), "SSO session unreadable: a new login instead", slog.Any("error", err))
+		// rollback past a format change), should not pass unseen. A read
+		// cut short by the browser leaving is routine.
+		if connector.ClientGone(r.Context(), err) {
+			b.log.InfoContext(r.Context(), "SSO session not read: the client went away", slog.Any("error", err), slog.Bool("client_gone", true))
+		} else {
+			b.log.WarnContext(r.Context(), "SSO session unreadable: a new login instead", slog.Any("error", err))
+		}
 		return nil, nil
 	}
 	if sess == nil {
@@ -603,7 +608,8 @@ func (b *Broker) respond(w http.ResponseWriter, r *http.Request, res *Result) {
 // quote, and returns the error for the service.
 func (b *Broker) loginError(ctx context.Context, code ErrorCode, desc string, svc *Service, source string, cause error) *LoginError {
 	ref := reference()
-	b.audit.LoginFailed(ctx, audit.Failure{Service: svc.ID(), Source: source, Result: string(code), Reference: ref, Detail: desc, Cause: cause})
+	b.audit.LoginFailed(ctx, audit.Failure{Service: svc.ID(), Source: source, Result: string(code), Reference: ref, Detail: desc, Cause: cause,
+		ClientGone: connector.ClientGone(ctx, cause)})
 	return &LoginError{Code: code, Description: desc, Reference: ref}
 }
 

@@ -38,6 +38,17 @@ var (
 	ErrNoTransaction = errors.New("callback without transaction reference")
 )
 
+// ClientGone reports whether err is only the end of the request ctx
+// belongs to: its browser or service went away, the context ended, and
+// that cut a store or upstream call short. Such a failure is routine (a
+// pupil closing the page, a service giving up on its token request) and
+// is logged at info, marked client_gone, by the broker, its frontends and
+// the connectors alike; any other failure, also of a request that ended
+// meanwhile (a forged answer, a store failing for itself), is not.
+func ClientGone(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled)
+}
+
 // LoginRequest is what the broker asks of a connector when a user chose its
 // source.
 type LoginRequest struct {

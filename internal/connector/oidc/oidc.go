@@ -561,7 +561,7 @@ func scalar(v any) (string, bool) {
 // cut the call short, which is routine.
 func (c *Connector) upstreamFailed(ctx context.Context, msg string, err error) {
 	level := slog.LevelWarn
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	if connector.ClientGone(ctx, err) {
 		level = slog.LevelInfo
 	}
 	c.log.Log(ctx, level, msg, "err", err)

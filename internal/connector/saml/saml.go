@@ -292,7 +292,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		// routine; a forged answer stays a warning even if its sender has
 		// gone.
 		level := slog.LevelWarn
-		if errors.Is(err, connector.ErrCancelled) || (ctx.Err() != nil && errors.Is(err, context.Canceled)) {
+		if errors.Is(err, connector.ErrCancelled) || connector.ClientGone(ctx, err) {
 			level = slog.LevelInfo
 		}
 		c.log.Log(ctx, level, "saml response rejected", "idp", m.info.EntityID, "requestID", st.RequestID, "error", err)
