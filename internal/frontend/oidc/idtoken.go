@@ -111,13 +111,7 @@ func (c *idTokenClaims) appendJSON(b []byte) []byte {
 // appendJWSHeader appends the protected header {"alg","kid","typ"} as
 // encoding/json writes the struct of those fields (TestJWSHeaderJSON).
 func appendJWSHeader(b []byte, alg, kid, typ string) []byte {
-	b = append(b, `{"alg":`...)
-	b = appendJSONString(b, alg)
-	b = append(b, `,"kid":`...)
-	b = appendJSONString(b, kid)
-	b = append(b, `,"typ":`...)
-	b = appendJSONString(b, typ)
-	return append(b, '}')
+	return appendStringObject(b, "alg", alg, "kid", kid, "typ", typ)
 }
 
 // signIDToken builds and signs the ID token of grant g.

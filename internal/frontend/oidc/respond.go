@@ -47,13 +47,7 @@ type participantData struct {
 
 // appendJSON appends d as encoding/json writes it (TestParticipantDataJSON).
 func (d *participantData) appendJSON(b []byte) []byte {
-	b = append(b, `{"client_id":`...)
-	b = appendJSONString(b, d.ClientID)
-	b = append(b, `,"sid":`...)
-	b = appendJSONString(b, d.SID)
-	b = append(b, `,"sub":`...)
-	b = appendJSONString(b, d.Sub)
-	return append(b, '}')
+	return appendStringObject(b, "client_id", d.ClientID, "sid", d.SID, "sub", d.Sub)
 }
 
 // Respond answers the service at the end of a login: a code, or an error,

@@ -198,6 +198,23 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// appendStringObject appends a JSON object of string members, given as
+// name, value, name, value..., as encoding/json writes a struct of string
+// fields in that order. The names are the caller's plain ASCII.
+func appendStringObject(b []byte, nameValues ...string) []byte {
+	b = append(b, '{')
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, nameValues[i]...)
+		b = append(b, '"', ':')
+		b = appendJSONString(b, nameValues[i+1])
+	}
+	return append(b, '}')
+}
+
 func appendMarshalledString(b []byte, s string) []byte {
 	q, _ := json.Marshal(s) // a string always encodes
 	return append(b, q...)

@@ -84,7 +84,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := withClaims(append(appendJSONString([]byte(`{"sub":`), g.Sub), '}'), g.Claims)
+	body, err := withClaims(appendStringObject(nil, "sub", g.Sub), g.Claims)
 	if err != nil {
 		p.log.ErrorContext(r.Context(), "userinfo: encode claims", errAttr(err))
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: errServerError})
