@@ -260,7 +260,8 @@ type Keys interface {
 }
 
 // Locker gives cluster-wide singletons (registry sync, key rotation) a named
-// lock: a PostgreSQL advisory lock, or a process-local lock on SQLite.
+// lock: a PostgreSQL advisory lock, or on SQLite a lock file beside the
+// database, which holds across the processes that share the file.
 type Locker interface {
 	// TryLock takes the named lock if it is free. It returns ErrLocked if
 	// another holder has it. The returned release must be called.

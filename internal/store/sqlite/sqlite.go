@@ -46,6 +46,9 @@ type Store struct {
 	migrations *goose.Provider
 	migrateMu  sync.Mutex
 
+	// path is the database file ("" in memory), beside which TryLock's
+	// lock files are.
+	path    string
 	locksMu sync.Mutex
 	locks   map[string]struct{}
 
@@ -94,6 +97,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, r: w, locks: make(map[string]struct{}), commits: commits}
+	if !memory {
+		s.path = path
+	}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
@@ -183,7 +189,12 @@ func (s *Store) MigrationsCurrent(ctx context.Context) (bool, error) {
 	return !pending, nil
 }
 
-// TryLock takes a process-local named lock.
+// TryLock takes a named lock that holds across processes: a one-shot
+// `mpassid orgsync` or `mpassid keys rotate` and a serving instance on the
+// same database file do not run the same singleton at once. It is a flock(2)
+// on a file beside the database (lockFilePath), which the kernel releases
+// when the holder dies; in memory, and on systems without flock, it holds
+// within this process only.
 func (s *Store) TryLock(ctx context.Context, name string) (func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
@@ -193,11 +204,23 @@ func (s *Store) TryLock(ctx context.Context, name string) (func(), error) {
 	if _, held := s.locks[name]; held {
 		return nil, fmt.Errorf("store: lock %s: %w", name, store.ErrLocked)
 	}
+	unlockFile := func() {}
+	if s.path != "" {
+		var err error
+		unlockFile, err = lockFile(lockFilePath(s.path, name))
+		if errors.Is(err, errLockHeld) {
+			return nil, fmt.Errorf("store: lock %s: %w: %w", name, store.ErrLocked, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: lock %s: %w", name, err)
+		}
+	}
 	s.locks[name] = struct{}{}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			s.locksMu.Lock()
+			unlockFile()
 			delete(s.locks, name)
 			s.locksMu.Unlock()
 		})
