@@ -44,6 +44,7 @@ func commands() []command {
 		{name: "serve", summary: "run the service in production (PostgreSQL)", run: runServe},
 		{name: "dev", summary: "run everything locally on embedded SQLite with demo data", run: runDev},
 		{name: "migrate", summary: "bring the database schema up to date", run: runMigrate},
+		{name: "backup", summary: "copy the embedded SQLite database consistently while it runs", run: runBackup},
 		{name: "orgsync", summary: "synchronise the organisation registry from Organisaatiopalvelu now", run: runOrgsync},
 		{name: "loadtest", summary: "drive complete logins against running instances and report capacity", run: runLoadtest},
 		{name: "tokens", summary: "create an API token of the management service", run: runTokens},
