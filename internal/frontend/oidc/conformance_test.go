@@ -370,8 +370,19 @@ func TestConformancePublicEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Errorf("preflight %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type" ||
+		resp.Header.Get("Access-Control-Allow-Methods") != "GET, POST" {
+		t.Errorf("preflight %d %v", resp.StatusCode, resp.Header)
+	}
+	// An answer itself names only the origin that may read it.
+	resp, err = http.Get(e.srv.URL + PathUserinfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Allow-Methods") != "" {
+		t.Errorf("userinfo answer's CORS headers: %v", resp.Header)
 	}
 	resp, err = http.Get(e.srv.URL + PathDiscovery)
 	if err != nil {

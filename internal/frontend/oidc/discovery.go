@@ -92,17 +92,20 @@ func discoveryDocument(issuer string) ([]byte, error) {
 }
 
 // allowCORS lets browser applications (public clients) read the public
-// endpoints; no credentials (cookies) are involved.
+// endpoints; no credentials (cookies) are involved. An answer needs only
+// the origin; what a request may send is the preflight's to say.
 func allowCORS(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+}
+
+// handlePreflight answers a browser's CORS preflight for the token and
+// userinfo endpoints.
+func (p *Provider) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	allowCORS(w)
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 	h.Set("Access-Control-Allow-Methods", "GET, POST")
 	h.Set("Access-Control-Max-Age", "600")
-}
-
-func (p *Provider) handlePreflight(w http.ResponseWriter, r *http.Request) {
-	allowCORS(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
