@@ -210,7 +210,10 @@ type Runtime interface {
 	// and is still live: a replay.
 	MarkUsed(ctx context.Context, ns, value string, expiresAt time.Time) (bool, error)
 	// Marked reports whether value is recorded and live in namespace ns: a
-	// read of the same records (a denylist check, say).
+	// read of the same records (a denylist check, say). A value this store
+	// marked is seen at once; one marked through another store on the same
+	// database (another process) at once on PostgreSQL, and within a second
+	// on SQLite, which answers from a copy in memory.
 	Marked(ctx context.Context, ns, value string) (bool, error)
 
 	// DeleteExpired removes runtime records that expired before now and

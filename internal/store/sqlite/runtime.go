@@ -227,21 +227,41 @@ func (s *Store) MarkUsed(ctx context.Context, ns, value string, expiresAt time.T
 	if err != nil {
 		return false, fmt.Errorf("store: mark used: %w", err)
 	}
-	return n == 1, nil
-}
-
-// Marked reports whether value is recorded and live in namespace ns.
-func (s *Store) Marked(ctx context.Context, ns, value string) (bool, error) {
-	value = storeutil.ReplayKey(value)
-	var one int
-	err := s.queryRowR(ctx, `SELECT 1 FROM replay WHERE ns = ? AND value = ? AND expires_at > ?`, ns, value, us(time.Now())).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
+	if n != 1 {
 		return false, nil
 	}
+	s.mirror.add(ns, value, tm(us(expiresAt)))
+	return true, nil
+}
+
+// Marked reports whether value is recorded and live in namespace ns. It
+// answers from the mirror of ns in memory (marksMirror): this process's
+// marks at once, another process's within markMirrorMaxAge.
+func (s *Store) Marked(ctx context.Context, ns, value string) (bool, error) {
+	marked, err := s.mirror.marked(ctx, ns, storeutil.ReplayKey(value))
 	if err != nil {
 		return false, fmt.Errorf("store: marked: %w", err)
 	}
-	return true, nil
+	return marked, nil
+}
+
+// liveMarks returns the live marks of ns as stored: the mirror's load.
+func (s *Store) liveMarks(ctx context.Context, ns string, now time.Time) (map[string]time.Time, error) {
+	rows, err := s.queryR(ctx, `SELECT value, expires_at FROM replay WHERE ns = ? AND expires_at > ?`, ns, us(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	marks := map[string]time.Time{}
+	for rows.Next() {
+		var value string
+		var exp int64
+		if err := rows.Scan(&value, &exp); err != nil {
+			return nil, err
+		}
+		marks[value] = tm(exp)
+	}
+	return marks, rows.Err()
 }
 
 // DeleteExpired removes runtime records that expired at or before now.

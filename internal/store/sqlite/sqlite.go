@@ -54,6 +54,8 @@ type Store struct {
 
 	stmts stmtCache
 	batch *batcher // the login path's writes, committed together
+	// mirror answers Marked from memory.
+	mirror *marksMirror
 	// commits counts the writer connection's commits (WriteTransactions).
 	commits *atomic.Int64
 }
@@ -100,6 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if !memory {
 		s.path = path
 	}
+	s.mirror = newMarksMirror(markMirrorMaxAge, s.liveMarks)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
