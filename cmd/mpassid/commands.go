@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/mpassid/mpassid/internal/app"
 	"github.com/mpassid/mpassid/internal/config"
 	"github.com/mpassid/mpassid/internal/keys"
+	"github.com/mpassid/mpassid/internal/logbuf"
 	"github.com/mpassid/mpassid/internal/registry"
 	"github.com/mpassid/mpassid/internal/registry/fakeopas"
 	"github.com/mpassid/mpassid/internal/store"
@@ -61,7 +63,9 @@ Serves /healthz, /readyz and /metrics; stops gracefully on SIGTERM or Ctrl-C.`)
 	if err != nil {
 		return err
 	}
-	log := app.NewLogger(cfg.Log, env.stderr)
+	out := heldLog(env)
+	defer out.Close()
+	log := app.NewLogger(cfg.Log, out)
 	log.Info("starting", "version", app.Version())
 	tuneGC(env, log)
 	a, err := app.New(ctx, cfg, log)
@@ -129,7 +133,9 @@ the directory to start over. Listens on 127.0.0.1 only.`)
 	if err != nil {
 		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
-	log := app.NewLogger(cfg.Log, env.stderr)
+	out := heldLog(env)
+	defer out.Close()
+	log := app.NewLogger(cfg.Log, out)
 	tuneGC(env, log)
 
 	registryClient, err := registry.NewClient("http://organisaatio.dev.invalid/", cfg.Registry.CallerID, fakeopas.HTTPClient(dataset),
@@ -248,6 +254,18 @@ exits with code 1. Running instances pick the new registry up within seconds.`)
 	fmt.Fprintf(env.stdout, "registry sync %s: %d organisations, %d added, %d changed, %d removed\n",
 		run.Outcome, run.Total, run.Added, run.Changed, run.Removed)
 	return nil
+}
+
+// heldLogInterval is how long a serving process holds its info lines
+// before writing them out together (logbuf): what a crash can lose of them.
+const heldLogInterval = 100 * time.Millisecond
+
+// heldLog gathers a serving process's log lines and writes them out
+// together, a system call every heldLogInterval instead of one a line;
+// warnings and errors go out at once (app.NewLogger). Close writes out the
+// rest.
+func heldLog(env *environment) *logbuf.Writer {
+	return logbuf.New(env.stderr, heldLogInterval)
 }
 
 // serverGCPercent is the garbage collector's target for a serving process
