@@ -50,6 +50,9 @@ type App struct {
 	logCounts *logCounts
 	// httpMetrics counts and times every request (web.Logging).
 	httpMetrics *web.HTTPMetrics
+	// upstream is the HTTP client of the broker's own calls to other
+	// servers (newUpstreamClient), its connections kept for reuse.
+	upstream *http.Client
 	// registry is the in-memory organisation registry the login path reads.
 	registry *registry.Registry
 	syncer   *registry.Syncer
@@ -85,7 +88,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// Every line the instance logs is counted by level, for /metrics.
 	counts := &logCounts{}
 	log = slog.New(countingHandler{next: log.Handler(), counts: counts})
-	a = &App{cfg: cfg, log: log, logCounts: counts, registry: registry.NewRegistry(nil), refreshers: map[int64]context.CancelFunc{}}
+	a = &App{cfg: cfg, log: log, logCounts: counts, registry: registry.NewRegistry(nil), refreshers: map[int64]context.CancelFunc{},
+		upstream: newUpstreamClient()}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
@@ -221,6 +225,9 @@ func (a *App) Demo() *DemoInfo { return a.demo }
 func (a *App) Close() {
 	if a.bgCancel != nil {
 		a.bgCancel()
+	}
+	if a.upstream != nil {
+		a.upstream.CloseIdleConnections()
 	}
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {

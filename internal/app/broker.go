@@ -76,7 +76,7 @@ func (a *App) newBroker(ctx context.Context, masterKey []byte) error {
 		Flow: a.broker, Keys: a.KeySet, Runtime: a.store, Logger: a.log,
 		OpenSecret: a.sealer.OpenString,
 		Sealer:     a.sealer,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		HTTPClient: a.upstream,
 	})
 	if err != nil {
 		return fmt.Errorf("OpenID provider: %w", err)
@@ -117,6 +117,7 @@ func (a *App) buildConnector(_ context.Context, src *model.Integration) (connect
 		return upstreamoidc.New(upstreamoidc.Config{
 			Preset: upstreamoidc.PresetGeneric, Issuer: src.IdP.Issuer, TenantID: src.IdP.TenantID,
 			ClientID: src.IdP.ClientID, ClientSecret: secret, UserInfo: true, Logger: a.log,
+			HTTPClient: a.upstream,
 		}, a.store, nil)
 	default:
 		return nil, fmt.Errorf("source %d: connector type %q is not available in this build", src.ID, src.IdP.Type)

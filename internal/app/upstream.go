@@ -1,0 +1,43 @@
+package app
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// upstreamTimeout bounds one call of the broker to another server: an
+// upstream OpenID provider's token, userinfo or keys endpoint, a service's
+// keys or back-channel logout endpoint.
+const upstreamTimeout = 10 * time.Second
+
+// Connections the broker keeps open to the servers it calls, for reuse.
+// At the morning peak most logins of a source go to one upstream provider
+// at once; net/http's default keeps two idle connections a host, so with
+// 64 logins in flight nearly every code exchange and userinfo call opened
+// a connection of its own: 0.13 ms of CPU a login on plain HTTP in the
+// load test, and in production a TLS handshake each.
+const (
+	upstreamIdlePerHost = 64
+	upstreamIdle        = 512
+)
+
+// newUpstreamClient returns the HTTP client that the broker's own calls to
+// other servers share. It takes a proxy from the environment
+// (HTTPS_PROXY, NO_PROXY), as net/http's default does.
+func newUpstreamClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Timeout: upstreamTimeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          upstreamIdle,
+			MaxIdleConnsPerHost:   upstreamIdlePerHost,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+	}
+}
