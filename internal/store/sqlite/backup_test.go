@@ -19,7 +19,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mpassid.db")
-	s := openMigrated(t, path)
+	s := sqlite.OpenTestAt(t, path)
 	until := time.Now().Add(time.Hour)
 	for i := range 200 {
 		if _, err := s.MarkUsed(ctx, "before", fmt.Sprint(i), until); err != nil {
@@ -88,7 +88,7 @@ func TestBackupRefusals(t *testing.T) {
 	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	openMigrated(t, path)
+	sqlite.OpenTestAt(t, path)
 
 	for _, tc := range []struct {
 		name, path, to, want string
@@ -117,21 +117,6 @@ func TestBackupRefusals(t *testing.T) {
 		}
 	}
 	assertNoPartials(t, dir)
-}
-
-// openMigrated opens a migrated store on the file at path, closed when t
-// ends.
-func openMigrated(t *testing.T, path string) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func assertNoPartials(t *testing.T, dir string) {

@@ -48,7 +48,7 @@ func TestTryLockAcrossStores(t *testing.T) {
 	}
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "mpassid.db")
-	a, b := openAt(t, path), openAt(t, path)
+	a, b := OpenTestAt(t, path), OpenTestAt(t, path)
 
 	release, err := a.TryLock(ctx, "orgsync")
 	if err != nil {
@@ -81,7 +81,7 @@ func TestTryLockAcrossProcesses(t *testing.T) {
 	}
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "mpassid.db")
-	s := openAt(t, path)
+	s := OpenTestAt(t, path)
 
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLockHolderProcess$")
 	cmd.Env = append(os.Environ(), "MPASSID_TEST_LOCK_HOLDER="+path)
@@ -126,24 +126,11 @@ func TestLockHolderProcess(t *testing.T) {
 	if path == "" {
 		t.Skip("run by TestTryLockAcrossProcesses")
 	}
-	s := openAt(t, path)
+	s := OpenTestAt(t, path)
 	if _, err := s.TryLock(t.Context(), "orgsync"); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("locked")
 	// Blocks until the parent kills this process (or closes stdin).
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
-}
-
-func openAt(t *testing.T, path string) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -16,7 +16,7 @@ import (
 func TestMarkedMirrorSeesMarks(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "mpassid.db")
-	a, b := openAt(t, path), openAt(t, path)
+	a, b := OpenTestAt(t, path), OpenTestAt(t, path)
 	a.mirror.maxAge = time.Hour
 	until := time.Now().Add(time.Hour)
 

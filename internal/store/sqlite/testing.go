@@ -9,7 +9,14 @@ import (
 // closed when tb ends: the store the other packages' tests run on.
 func OpenTemp(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open(tb.Context(), filepath.Join(tb.TempDir(), "mpassid.db"))
+	return OpenTestAt(tb, filepath.Join(tb.TempDir(), "mpassid.db"))
+}
+
+// OpenTestAt opens a migrated store on the file at path, closed when tb
+// ends: for tests that open one file twice, as two processes would.
+func OpenTestAt(tb testing.TB, path string) *Store {
+	tb.Helper()
+	s, err := Open(tb.Context(), path)
 	if err != nil {
 		tb.Fatalf("open a SQLite store: %v", err)
 	}
