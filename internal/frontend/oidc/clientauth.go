@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -290,11 +291,11 @@ func (p *Provider) verifyWithClientKeys(ctx context.Context, tok *jwt.JSONWebTok
 	}
 	switch {
 	case reg.JWKS != "":
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal([]byte(reg.JWKS), &set); err != nil {
-			return fmt.Errorf("registered jwks: %w", err)
+		set, err := p.inlineJWKS.get(reg.ClientID, reg.JWKS)
+		if err != nil {
+			return err
 		}
-		if ok, _ := try(&set); ok {
+		if ok, _ := try(set); ok {
 			return nil
 		}
 		return errors.New("no registered key verifies the assertion")
@@ -318,6 +319,38 @@ func (p *Provider) verifyWithClientKeys(ctx context.Context, tok *jwt.JSONWebTok
 		return errors.New("no key from jwks_uri verifies the assertion")
 	}
 	return errors.New("the client registered no keys")
+}
+
+// inlineJWKSCache keeps the parsed form of each client's registered
+// (inline) jwks, so that a client assertion is not checked against keys
+// parsed anew on every token request. An entry is parsed again when the
+// registration's text changes; there is one entry a client.
+type inlineJWKSCache struct {
+	mu       sync.Mutex
+	byClient map[string]inlineJWKS
+}
+
+type inlineJWKS struct {
+	raw string
+	set *jose.JSONWebKeySet
+}
+
+// get returns the key set that raw, client's registered jwks, parses to.
+func (c *inlineJWKSCache) get(client, raw string) (*jose.JSONWebKeySet, error) {
+	c.mu.Lock()
+	e, ok := c.byClient[client]
+	c.mu.Unlock()
+	if ok && e.raw == raw {
+		return e.set, nil
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal([]byte(raw), &set); err != nil {
+		return nil, fmt.Errorf("registered jwks: %w", err)
+	}
+	c.mu.Lock()
+	c.byClient[client] = inlineJWKS{raw: raw, set: &set}
+	c.mu.Unlock()
+	return &set, nil
 }
 
 type jwksEntry struct {

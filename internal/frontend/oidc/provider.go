@@ -93,9 +93,10 @@ type Provider struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	tokenURL  string
-	discovery []byte
-	jwks      *jwksCache
+	tokenURL   string
+	discovery  []byte
+	jwks       *jwksCache
+	inlineJWKS *inlineJWKSCache
 }
 
 var _ broker.Responder = (*Provider)(nil)
@@ -164,6 +165,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		return nil, fmt.Errorf("oidc: New: %w", err)
 	}
 	p.jwks = &jwksCache{client: p.http, now: p.now, entries: map[string]*jwksEntry{}}
+	p.inlineJWKS = &inlineJWKSCache{byClient: map[string]inlineJWKS{}}
 	return p, nil
 }
 
