@@ -56,15 +56,11 @@ func TestReportServerCPUFromMetrics(t *testing.T) {
 	}
 	var out strings.Builder
 	rep.Format(&out)
-	for _, want := range []string{
+	reportHas(t, out.String(),
 		"server CPU:   3.00 s, 0.00 ms per login (the targets' process_cpu_seconds_total)\n",
 		"server RSS:   60 MB resident at the end, the targets together (process_resident_memory_bytes)\n",
 		"server log:   3 warnings, 0 errors during the run (mpassid_log_messages_total of the targets)\n",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
-		}
-	}
+	)
 
 	for name, change := range map[string]func(s *snapshot){
 		"a target without the metrics": func(s *snapshot) { s.targetCPU, s.targetResident = -1, -1 },
@@ -77,6 +73,16 @@ func TestReportServerCPUFromMetrics(t *testing.T) {
 		rep.Format(&out)
 		if rep.ServerCPU != -1 || !strings.Contains(out.String(), "server CPU:   not measured") || strings.Contains(out.String(), "server RSS") {
 			t.Errorf("%s: CPU reported as %v:\n%s", name, rep.ServerCPU, out.String())
+		}
+	}
+}
+
+// reportHas fails t for each of lines the report lacks.
+func reportHas(t *testing.T, report string, lines ...string) {
+	t.Helper()
+	for _, want := range lines {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
 }
