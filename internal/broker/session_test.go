@@ -77,12 +77,7 @@ func TestSessionCookieOfEarlierVersion(t *testing.T) {
 	c := browser(t)
 	_, body := get(t, c, e.srv.URL+"/begin")
 	u, _ := url.Parse(e.srv.URL)
-	var current string
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == ssoCookie {
-			current = ck.Value
-		}
-	}
+	current := jarCookie(c, u, ssoCookie)
 	if len(current) <= sessionTimeDigits || current[sessionTimeDigits] != '.' {
 		t.Fatalf("session cookie %q does not start with its time", current)
 	}
@@ -109,12 +104,7 @@ func TestUnreadableSessionMeansNewLogin(t *testing.T) {
 	c := browser(t)
 	_, first := get(t, c, e.srv.URL+"/begin")
 	u, _ := url.Parse(e.srv.URL)
-	var cookie string
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == ssoCookie {
-			cookie = ck.Value
-		}
-	}
+	cookie := jarCookie(c, u, ssoCookie)
 	rec, err := e.st.GetSession(t.Context(), sessionKey(cookie))
 	if err != nil {
 		t.Fatal(err)
@@ -128,4 +118,14 @@ func TestUnreadableSessionMeansNewLogin(t *testing.T) {
 	if logs := e.logs.String(); !strings.Contains(logs, "SSO session unreadable") {
 		t.Errorf("the unreadable session was not logged:\n%s", logs)
 	}
+}
+
+// jarCookie is the value of the cookie name that c holds for u ("" if none).
+func jarCookie(c *http.Client, u *url.URL, name string) string {
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
 }
