@@ -23,6 +23,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	samlconn "github.com/mpassid/mpassid/internal/connector/saml"
+	"github.com/mpassid/mpassid/internal/flatjson"
 	"github.com/mpassid/mpassid/internal/xmlsafe"
 )
 
@@ -208,7 +209,7 @@ type tokenResponse struct {
 	Error       string `json:"error"`
 }
 
-// flatFields makes a token response an answer readFlatJSON can read.
+// flatFields makes a token response an answer flatjson.ReadStrings can read.
 func (t *tokenResponse) flatFields() ([]string, []*string) {
 	return []string{"access_token", "id_token", "error"}, []*string{&t.AccessToken, &t.IDToken, &t.Error}
 }
@@ -218,12 +219,12 @@ type userinfoResponse struct {
 	Sub string `json:"sub"`
 }
 
-// flatFields makes a userinfo answer one readFlatJSON can read.
+// flatFields makes a userinfo answer one flatjson.ReadStrings can read.
 func (u *userinfoResponse) flatFields() ([]string, []*string) {
 	return []string{"sub"}, []*string{&u.Sub}
 }
 
-// flatAnswer is an answer of string fields that readFlatJSON can try first.
+// flatAnswer is an answer of string fields that flatjson.ReadStrings can try first.
 type flatAnswer interface {
 	flatFields() (names []string, vals []*string)
 }
@@ -246,7 +247,7 @@ func (r *runner) callJSON(c *http.Client, buf *bytes.Buffer, req *http.Request, 
 	}
 	data := buf.Bytes()
 	if fa, ok := out.(flatAnswer); ok {
-		if names, vals := fa.flatFields(); readFlatJSON(data, names, vals) {
+		if names, vals := fa.flatFields(); flatjson.ReadStrings(data, names, vals) {
 			return resp.StatusCode, nil
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mpassid/mpassid/internal/flatjson"
 )
 
 // idTokenVerifier checks the broker's ID tokens as go-oidc's verifier did:
@@ -123,7 +125,7 @@ type jwsHeader struct {
 }
 
 // flatSegment is a segment readFlat can read in one pass: see
-// flatMembers.
+// flatjson.Members.
 type flatSegment interface {
 	readFlat(data []byte) bool
 }
@@ -131,15 +133,15 @@ type flatSegment interface {
 // readFlat reads a flat header: plain strings alg and kid, any crit.
 func (h *jwsHeader) readFlat(data []byte) bool {
 	names := []string{"alg", "kid", "crit"}
-	return flatMembers(data, func(name, value []byte) bool {
-		k, ok := flatField(name, names)
+	return flatjson.Members(data, func(name, value []byte) bool {
+		k, ok := flatjson.Field(name, names)
 		switch {
 		case !ok:
 			return false
 		case k == 0:
-			h.Alg, ok = plainString(value)
+			h.Alg, ok = flatjson.PlainString(value)
 		case k == 1:
-			h.Kid, ok = plainString(value)
+			h.Kid, ok = flatjson.PlainString(value)
 		case k == 2:
 			h.Crit = value
 		}
@@ -151,22 +153,22 @@ func (h *jwsHeader) readFlat(data []byte) bool {
 // plain string or an array (decoded later), exp and nbf numbers.
 func (t *idToken) readFlat(data []byte) bool {
 	names := []string{"iss", "sub", "nonce", "aud", "exp", "nbf"}
-	return flatMembers(data, func(name, value []byte) bool {
-		k, ok := flatField(name, names)
+	return flatjson.Members(data, func(name, value []byte) bool {
+		k, ok := flatjson.Field(name, names)
 		switch {
 		case !ok:
 			return false
 		case k == 0:
-			t.Issuer, ok = plainString(value)
+			t.Issuer, ok = flatjson.PlainString(value)
 		case k == 1:
-			t.Subject, ok = plainString(value)
+			t.Subject, ok = flatjson.PlainString(value)
 		case k == 2:
-			t.Nonce, ok = plainString(value)
+			t.Nonce, ok = flatjson.PlainString(value)
 		case k == 3:
 			t.Audience = value
 		case k == 4 || k == 5:
 			// encoding/json also takes a number in a string, and null.
-			if end, isNumber := skipNumber(value, 0); !isNumber || end != len(value) {
+			if !flatjson.IsNumber(value) {
 				return false
 			}
 			n := json.Number(value)
