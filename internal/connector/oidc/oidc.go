@@ -14,10 +14,11 @@
 //     namespace "oidc-state"); the code itself is single use upstream;
 //   - the nonce, also kept in the connector state, must come back in the ID
 //     token, binding the token to this login;
-//   - the ID token is verified by go-oidc: signature against the OP's JWKS
-//     (discovered; keys refetched on an unknown kid), issuer, audience
-//     (client id) and expiry; at_hash is checked when present, and a
-//     userinfo answer must name the same subject.
+//   - the ID token's signature is checked against the OP's JWKS
+//     (discovered; keys refetched when none verifies), with an algorithm
+//     the OP announced, and its issuer, audience (client id), authorized
+//     party, expiry and not-before (idtoken.go); at_hash is checked when
+//     present, and a userinfo answer must name the same subject.
 //
 // Discovery is lazy: the first Start or Callback fetches the OP's
 // configuration (with that request's context); a success is cached for the
@@ -140,9 +141,11 @@ type Connector struct {
 
 // discovered is what the cached discovery yields.
 type discovered struct {
-	provider *gooidc.Provider
-	verifier *gooidc.IDTokenVerifier
-	oauth    *oauth2.Config
+	oauth       *oauth2.Config // builds the authorization request
+	tokenURL    string
+	userInfoURL string
+	auth        clientAuth
+	verifier    *idTokenVerifier
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -234,24 +237,43 @@ func (c *Connector) discover(ctx context.Context) (*discovered, error) {
 	}
 	var meta struct {
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		JWKSURL     string   `json:"jwks_uri"`
+		UserInfoURL string   `json:"userinfo_endpoint"`
+		Algorithms  []string `json:"id_token_signing_alg_values_supported"`
 	}
-	_ = p.Claims(&meta)
+	if err := p.Claims(&meta); err != nil {
+		return nil, fmt.Errorf("oidc: discovery: %w", err)
+	}
 	ep := p.Endpoint()
+	if ep.TokenURL == "" || meta.JWKSURL == "" {
+		return nil, errors.New("oidc: discovery: the provider names no token_endpoint or no jwks_uri")
+	}
+	d := &discovered{tokenURL: ep.TokenURL, userInfoURL: meta.UserInfoURL}
 	switch {
 	case c.secret == "":
-		ep.AuthStyle = oauth2.AuthStyleInParams
+		d.auth = authNone
 	case len(meta.AuthMethods) == 0 || slices.Contains(meta.AuthMethods, "client_secret_basic"):
-		ep.AuthStyle = oauth2.AuthStyleInHeader
+		d.auth = authBasic
 	case slices.Contains(meta.AuthMethods, "client_secret_post"):
-		ep.AuthStyle = oauth2.AuthStyleInParams
+		d.auth = authPost
 	default:
 		return nil, fmt.Errorf("oidc: the OP supports neither client_secret_basic nor client_secret_post (%v)", meta.AuthMethods)
 	}
-	c.op = &discovered{
-		provider: p,
-		verifier: p.Verifier(&gooidc.Config{ClientID: c.clientID, Now: c.now}),
-		oauth:    &oauth2.Config{ClientID: c.clientID, ClientSecret: c.secret, Endpoint: ep, Scopes: c.scopes},
+	var algs []string
+	for _, a := range meta.Algorithms {
+		if slices.Contains(supportedAlgs, a) && !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
 	}
+	if len(algs) == 0 {
+		algs = []string{"RS256"} // OpenID Connect Discovery 1.0, section 3
+	}
+	d.verifier = &idTokenVerifier{
+		issuer: c.issuer, clientID: c.clientID, algs: algs, now: c.now,
+		keys: &keySet{url: meta.JWKSURL, client: c.client},
+	}
+	d.oauth = &oauth2.Config{ClientID: c.clientID, Endpoint: ep, Scopes: c.scopes}
+	c.op = d
 	c.log.InfoContext(ctx, "OIDC provider discovered")
 	return c.op, nil
 }
@@ -422,76 +444,57 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	if err != nil {
 		return nil, err
 	}
-	hctx := context.WithValue(ctx, oauth2.HTTPClient, c.client)
-	tok, err := op.oauth.Exchange(hctx, p.Code, oauth2.SetAuthURLParam("redirect_uri", req.CallbackURL), oauth2.VerifierOption(st.Verifier))
+	tok, err := c.exchange(ctx, op, p.Code, req.CallbackURL, st.Verifier)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode != "" {
-			c.log.WarnContext(ctx, "OIDC code exchange refused", "error", re.ErrorCode)
-			return nil, fmt.Errorf("oidc: token endpoint refused the code (%s): %w", re.ErrorCode, connector.ErrInvalidResponse)
+		var refused *refusedError
+		if errors.As(err, &refused) {
+			code := refused.code
+			if len(code) > 40 {
+				code = code[:40]
+			}
+			c.log.WarnContext(ctx, "OIDC code exchange refused", "error", code)
+			return nil, fmt.Errorf("oidc: token endpoint refused the code (%s): %w", code, connector.ErrInvalidResponse)
 		}
 		c.upstreamFailed(ctx, "OIDC code exchange failed", err)
 		return nil, fmt.Errorf("oidc: token request: %w", err)
 	}
-	rawID, _ := tok.Extra("id_token").(string)
-	if rawID == "" {
-		return nil, fmt.Errorf("oidc: token response without id_token: %w", connector.ErrInvalidResponse)
-	}
-	idt, err := op.verifier.Verify(gooidc.ClientContext(ctx, c.client), rawID)
+	idt, err := op.verifier.verify(ctx, tok.IDToken)
 	if err != nil {
 		c.log.WarnContext(ctx, "OIDC ID token rejected", "err", err)
-		var exp *gooidc.TokenExpiredError
-		if errors.As(err, &exp) {
+		if errors.Is(err, errTokenExpired) {
 			return nil, fmt.Errorf("oidc: ID token expired: %w", connector.ErrExpired)
 		}
 		return nil, fmt.Errorf("oidc: ID token: %v: %w", err, connector.ErrInvalidResponse)
 	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(idt.str("nonce")), []byte(st.Nonce)) != 1 {
 		c.log.WarnContext(ctx, "OIDC ID token rejected", "reason", "nonce mismatch")
 		return nil, fmt.Errorf("oidc: ID token nonce is not this login's: %w", connector.ErrInvalidResponse)
 	}
-	if idt.Subject == "" {
+	sub := idt.str("sub")
+	if sub == "" {
 		return nil, fmt.Errorf("oidc: ID token without sub: %w", connector.ErrInvalidResponse)
 	}
-	if idt.AccessTokenHash != "" {
-		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+	if atHash, present := idt.claims["at_hash"]; present {
+		s, _ := atHash.(string)
+		if !accessTokenHashMatches(idt.alg, s, tok.AccessToken) {
 			return nil, fmt.Errorf("oidc: at_hash does not match: %w", connector.ErrInvalidResponse)
 		}
 	}
-	var raw json.RawMessage
-	if err := idt.Claims(&raw); err != nil {
-		return nil, fmt.Errorf("oidc: ID token claims: %w", connector.ErrInvalidResponse)
-	}
-	claims, err := decodeClaims(raw)
-	if err != nil {
-		return nil, err
-	}
-	id := &connector.Identity{NameID: idt.Subject}
-	if s, ok := claims["sid"].(string); ok {
-		id.SessionIndex = s
-	}
-	if n, ok := claims["auth_time"].(json.Number); ok {
+	id := &connector.Identity{NameID: sub, SessionIndex: idt.str("sid")}
+	if n, ok := idt.claims["auth_time"].(json.Number); ok {
 		if v, err := n.Int64(); err == nil && v > 0 {
 			id.AuthnInstant = time.Unix(v, 0)
 		}
 	}
-	id.Attributes = Attributes(claims)
+	id.Attributes = Attributes(idt.claims)
 	if c.userInfo {
-		ui, err := op.provider.UserInfo(gooidc.ClientContext(ctx, c.client), oauth2.StaticTokenSource(tok))
+		uclaims, err := c.fetchUserInfo(ctx, op, tok.AccessToken)
 		if err != nil {
 			c.upstreamFailed(ctx, "OIDC userinfo failed", err)
 			return nil, fmt.Errorf("oidc: userinfo: %w", err)
 		}
-		if ui.Subject != idt.Subject {
+		if uclaims["sub"] != sub {
 			return nil, fmt.Errorf("oidc: userinfo is about another subject: %w", connector.ErrInvalidResponse)
-		}
-		var uraw json.RawMessage
-		if err := ui.Claims(&uraw); err != nil {
-			return nil, fmt.Errorf("oidc: userinfo claims: %w", connector.ErrInvalidResponse)
-		}
-		uclaims, err := decodeClaims(uraw)
-		if err != nil {
-			return nil, err
 		}
 		for k, v := range Attributes(uclaims) {
 			if _, ok := id.Attributes[k]; !ok {
@@ -501,16 +504,6 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 	}
 	c.log.DebugContext(ctx, "OIDC login verified", "attributes", len(id.Attributes))
 	return id, nil
-}
-
-func decodeClaims(raw []byte) (map[string]any, error) {
-	d := json.NewDecoder(strings.NewReader(string(raw)))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil || m == nil {
-		return nil, fmt.Errorf("oidc: claims are not a JSON object: %w", connector.ErrInvalidResponse)
-	}
-	return m, nil
 }
 
 // protocolClaims say nothing about the user and are not attributes.
