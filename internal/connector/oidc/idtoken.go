@@ -108,11 +108,23 @@ func (s *keySet) fetch(ctx context.Context, gen int) ([]jose.JSONWebKey, error) 
 	if err != nil {
 		return nil, fmt.Errorf("JWKS: %w", err)
 	}
-	var set jose.JSONWebKeySet
+	// Key by key: go-jose refuses a whole set for one key it cannot read
+	// (an Ed448 or X25519 key, a kty of the future), and an OP may
+	// publish such keys beside those it signs ID tokens with.
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
 	if err := json.Unmarshal(body.data, &set); err != nil {
 		return nil, fmt.Errorf("JWKS: %w", err)
 	}
-	s.keys = set.Keys
+	keys := make([]jose.JSONWebKey, 0, len(set.Keys))
+	for _, raw := range set.Keys {
+		var k jose.JSONWebKey
+		if json.Unmarshal(raw, &k) == nil && k.Valid() && k.IsPublic() {
+			keys = append(keys, k)
+		}
+	}
+	s.keys = keys
 	s.gen++
 	return s.keys, nil
 }
@@ -321,18 +333,23 @@ func audienceNames(aud any, clientID string) bool {
 	return false
 }
 
+// maxNumericDate is the last second of the year 9999: a later date, or
+// one before 1970, is refused rather than converted, as one beyond int64
+// would wrap into the past.
+const maxNumericDate = 253402300799
+
 // numericDate reads a NumericDate (seconds, perhaps fractional).
 func numericDate(v any) (time.Time, error) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return time.Time{}, errors.New("missing or not a number")
 	}
-	if i, err := n.Int64(); err == nil {
-		return time.Unix(i, 0), nil
-	}
 	f, err := n.Float64()
 	if err != nil {
 		return time.Time{}, fmt.Errorf("not a number: %w", err)
+	}
+	if f < 0 || f > maxNumericDate {
+		return time.Time{}, fmt.Errorf("%s is out of range", n)
 	}
 	return time.Unix(int64(f), 0), nil
 }
