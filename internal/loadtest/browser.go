@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mpassid/mpassid/internal/inlinehttp"
 )
 
 // maxBody caps what the tool reads of one answer.
@@ -179,7 +181,13 @@ type browser struct {
 }
 
 func newBrowser(r *runner, vu int) *browser {
-	base := newUserTransport(newDialer(r.opts.AllowRemote).DialContext, r.opts.RequestTimeout, newTransport(r.opts.AllowRemote, r.opts.RequestTimeout))
+	// A virtual user sends one request at a time: one kept connection an
+	// address, written and read on its own goroutine (inlinehttp), which
+	// saves the tool a sixth of its CPU in a login (docs/performance.md);
+	// in a run every connection is used again within milliseconds, so a
+	// kept one is checked for the server having closed it only after a
+	// second.
+	base := &inlinehttp.Transport{Dial: newDialer(r.opts.AllowRemote).DialContext, Timeout: r.opts.RequestTimeout, CheckAfter: time.Second}
 	rt := &router{targets: r.targets, broker: r.brokerOrigins, local: r.localIdPs, base: base}
 	rt.next.Store(uint64(vu))
 	b := &browser{rt: rt, stopAt: r.redirectURI}
