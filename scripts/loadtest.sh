@@ -13,7 +13,7 @@
 #   INSTANCES=2 DATABASE_URL=postgres://... scripts/loadtest.sh
 #                                               # two instances on one PostgreSQL
 #   SERVER_PROCS=1 ...                          # GOMAXPROCS of each instance
-#   RSA_KEYS=1 scripts/loadtest.sh              # the tool's SAML service and IdP sign with RSA
+#   RSA_KEYS=1 scripts/loadtest.sh              # the tool's SAML service, IdP and OP sign with RSA
 #   RATE=400 FLOWS=oidc SOURCES=test scripts/loadtest.sh
 #                                               # open loop: 400 logins started per second
 #   REPEAT=3 scripts/loadtest.sh                # every flow and source three times in turn:

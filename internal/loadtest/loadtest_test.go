@@ -107,6 +107,9 @@ func TestLoginsAgainstDevInstance(t *testing.T) {
 			map[string]float64{"RSA-2048 sign": 1.5, "P-256 check": 1}},
 		{"saml via upstream SAML, RSA keys", []string{FlowSAML}, []string{SourceSAMLUpstream}, 10, false, true, 10 * 2,
 			map[string]float64{"RSA-2048 sign": 2, "RSA-2048 check": 2}},
+		// authorize, callback, token, userinfo; an RS256 ID token checked
+		{"oidc via upstream OIDC, RSA keys", []string{FlowOIDC}, []string{SourceOIDCUpstream}, 10, false, true, 10 * 4,
+			map[string]float64{"RSA-2048 sign": 1, "RSA-2048 check": 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

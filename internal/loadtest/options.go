@@ -66,10 +66,11 @@ type Options struct {
 	// logins go through the broker's selection page, instead of naming the
 	// source (acr_values / RequestedAuthnContext).
 	NoHint bool
-	// RSAKeys makes the tool's SAML service and upstream SAML IdP sign with
-	// RSA-2048, as real ones do, instead of P-256: the broker then verifies
-	// RSA signatures (cheaper for it), and the tool pays an RSA signature
-	// for each (dearer for it).
+	// RSAKeys makes the tool's SAML service, upstream SAML IdP and
+	// upstream OpenID provider sign with RSA-2048 (RS256 ID tokens), as real
+	// ones do, instead of P-256: the broker then verifies RSA signatures
+	// (cheaper for it), and the tool pays an RSA signature for each (dearer
+	// for it).
 	RSAKeys bool
 	// KeepSession keeps each virtual user's cookies between logins, so that
 	// logins after the first are answered from the SSO session. By default

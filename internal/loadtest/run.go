@@ -101,7 +101,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.localIdPs[idp.base] = idp
 	}
 	if r.usesSource(SourceOIDCUpstream) {
-		op, err := startOIDCOP(r.runID, &r.ops)
+		op, err := startOIDCOP(r.runID, opts.RSAKeys, &r.ops)
 		if err != nil {
 			return nil, err
 		}

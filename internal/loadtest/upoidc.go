@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -23,16 +24,17 @@ import (
 
 // oidcOP is the minimal upstream OpenID provider: discovery, JWKS, an
 // authorization endpoint that logs a new test pupil in at once, a token
-// endpoint (client secret, PKCE) issuing ES256 ID tokens, and userinfo. The
-// broker reaches it over loopback HTTP; virtual users reach its
-// authorization endpoint in-process.
+// endpoint (client secret, PKCE) issuing ES256 ID tokens (RS256 with
+// Options.RSAKeys), and userinfo. The broker reaches it over loopback
+// HTTP; virtual users reach its authorization endpoint in-process.
 type oidcOP struct {
 	issuer       string
 	flowName     string
 	clientID     string
 	clientSecret string
 	kid          string
-	key          *ecdsa.PrivateKey
+	alg          jose.SignatureAlgorithm // ES256, or RS256 with --rsa-keys
+	key          crypto.Signer
 	ops          *sigOps // counts the ID tokens the broker checks
 	jwtHeader    string  // the ID tokens' protected header, encoded
 	jwks         []byte
@@ -56,8 +58,8 @@ type opGrant struct {
 // opEntryTTL is how long an unused code or access token is kept.
 const opEntryTTL = 5 * time.Minute
 
-func startOIDCOP(runID string, ops *sigOps) (*oidcOP, error) {
-	kp, err := newKeyPair("mpassid loadtest upstream OP", false) // ES256 ID tokens
+func startOIDCOP(runID string, rsaKeys bool, ops *sigOps) (*oidcOP, error) {
+	kp, err := newKeyPair("mpassid loadtest upstream OP", rsaKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -70,23 +72,24 @@ func startOIDCOP(runID string, ops *sigOps) (*oidcOP, error) {
 		clientID: "mpassid-loadtest-" + runID, clientSecret: randomToken(),
 		kid: "lt-" + runID, codes: map[string]*opGrant{}, tokens: map[string]*opGrant{}, ops: ops,
 	}
-	key, ok := kp.key.(*ecdsa.PrivateKey)
-	if !ok {
+	op.alg, op.key = jose.ES256, kp.key
+	if rsaKeys {
+		op.alg = jose.RS256
+	} else if _, ok := kp.key.(*ecdsa.PrivateKey); !ok {
 		_ = ln.Close()
 		return nil, errors.New("upstream OP: the signing key is not ECDSA")
 	}
-	op.key = key
 	header, err := json.Marshal(struct {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 		Typ string `json:"typ"`
-	}{string(jose.ES256), op.kid, "JWT"})
+	}{string(op.alg), op.kid, "JWT"})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("upstream OP: JWT header: %w", err)
 	}
 	op.jwtHeader = base64.RawURLEncoding.EncodeToString(header)
-	op.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: kp.key.Public(), KeyID: op.kid, Algorithm: string(jose.ES256), Use: "sig"}}})
+	op.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: kp.key.Public(), KeyID: op.kid, Algorithm: string(op.alg), Use: "sig"}}})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("upstream OP: JWKS: %w", err)
@@ -109,7 +112,7 @@ func (op *oidcOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"jwks_uri":                              op.issuer + "/jwks",
 			"response_types_supported":              []string{"code"},
 			"subject_types_supported":               []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"ES256"},
+			"id_token_signing_alg_values_supported": []string{string(op.alg)},
 			"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 			"code_challenge_methods_supported":      []string{"S256"},
 			"scopes_supported":                      []string{"openid", "profile", "email"},
@@ -248,9 +251,9 @@ type opIDTokenClaims struct {
 	Nonce    string `json:"nonce,omitempty"`
 }
 
-// idToken signs the ID token of grant g (ES256). It signs the JWS itself:
-// go-jose's signer and claims in a map cost the tool a third more per
-// token, and the broker's check of the token is what is measured.
+// idToken signs the ID token of grant g (ES256 or RS256). It signs the JWS
+// itself: go-jose's signer and claims in a map cost the tool a third more
+// per token, and the broker's check of the token is what is measured.
 func (op *oidcOP) idToken(g *opGrant, now time.Time) (string, error) {
 	payload, err := json.Marshal(opIDTokenClaims{pupilClaims: newPupilClaims(g.n), Issuer: op.issuer, Audience: op.clientID,
 		IssuedAt: now.Unix(), Expiry: now.Add(5 * time.Minute).Unix(), Nonce: g.nonce})
@@ -259,16 +262,30 @@ func (op *oidcOP) idToken(g *opGrant, now time.Time) (string, error) {
 	}
 	input := op.jwtHeader + "." + base64.RawURLEncoding.EncodeToString(payload)
 	digest := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, op.key, digest[:])
+	var sig []byte
+	if op.alg == jose.RS256 {
+		sig, err = op.key.Sign(rand.Reader, digest[:], crypto.SHA256) // PKCS #1 v1.5
+	} else {
+		sig, err = signES256(op.key.(*ecdsa.PrivateKey), digest[:])
+	}
 	if err != nil {
 		return "", fmt.Errorf("sign the ID token: %w", err)
 	}
-	op.ops.checks(&op.key.PublicKey)
-	// JWS wants r and s as two 32-byte big-endian numbers, not ASN.1.
-	var sig [64]byte
+	op.ops.checks(op.key.Public())
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// signES256 signs a digest as JWS wants it: r and s as two 32-byte
+// big-endian numbers, not ASN.1.
+func signES256(key *ecdsa.PrivateKey, digest []byte) ([]byte, error) {
+	r, s, err := ecdsa.Sign(rand.Reader, key, digest)
+	if err != nil {
+		return nil, err
+	}
+	sig := make([]byte, 64)
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig[:]), nil
+	return sig, nil
 }
 
 func (op *oidcOP) userinfo(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,7 @@ func attributeClaims(n uint64) map[string]any {
 // The upstream OP's ID tokens verify with go-jose against its JWKS and
 // carry the pupil's attributes; its userinfo claims are the same.
 func TestOIDCOPIDToken(t *testing.T) {
-	op, err := startOIDCOP("test", nil)
+	op, err := startOIDCOP("test", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
