@@ -102,14 +102,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := req.URL.Scheme + "://" + addr
 	resp, c, sent, err := t.exchange(req, key, addr)
 	if err != nil && c != nil && c.reused && (!sent || repeatable(req)) && req.Context().Err() == nil {
-		if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
-			if req.Body, err = req.GetBody(); err != nil {
-				return nil, fmt.Errorf("request body for another try: %w", err)
+		again := req
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, err // its body is spent
 			}
-		} else if req.Body != nil && req.Body != http.NoBody {
-			return nil, err // its body is spent
+			// A copy with the body made anew: a RoundTripper leaves the
+			// caller's request as it was.
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, fmt.Errorf("request body for another try: %w", gerr)
+			}
+			copied := *req
+			copied.Body = body
+			again = &copied
 		}
-		resp, _, _, err = t.exchange(req, key, addr)
+		resp, _, _, err = t.exchange(again, key, addr)
 	}
 	return resp, err
 }
