@@ -345,8 +345,9 @@ func (b *body) Close() error {
 func (b *body) finish(reuse bool) {
 	b.done = true
 	// A cancellation that has begun to move the deadline leaves the
-	// connection unusable.
-	if b.stop() && reuse {
+	// connection unusable; bytes read past the answer (the server sent
+	// more than it said) would be taken for the next one's.
+	if b.stop() && reuse && b.c.br.Buffered() == 0 {
 		b.body.Close() // read to its end: closing reads nothing more
 		b.t.put(b.key, b.c)
 		return

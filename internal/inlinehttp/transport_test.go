@@ -360,3 +360,45 @@ func TestTransportKeepsAtMostMaxIdle(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// An answer followed by bytes the server was not asked for leaves its
+// connection unused: they would be read as the next answer.
+func TestTransportDropsConnectionWithExtraBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					// One answer, then the start of another nobody asked for.
+					io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
+				}
+			}()
+		}
+	}()
+	c := &http.Client{Transport: &Transport{CheckAfter: 1 << 62}}
+	for i := range 2 {
+		if got := get(t, c, "http://"+ln.Addr().String()+"/"); got != "ok" {
+			t.Fatalf("request %d read %q", i, got)
+		}
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Errorf("%d connections for two requests, want 2 (the first not reused)", n)
+	}
+}
