@@ -25,9 +25,10 @@
 // connector's lifetime, a failure is retried on the next login.
 //
 // Attributes. Claims of the ID token, then those of userinfo that the ID
-// token lacks (when Config.UserInfo is set), become raw attributes named as
-// the claims: strings as such, numbers as written, booleans "true"/"false",
-// arrays of those as several values; nested objects and null are skipped,
+// token lacks (when Config.UserInfo is set and the OP has a userinfo
+// endpoint), become raw attributes named as the claims: strings as such,
+// numbers as written, booleans "true"/"false", arrays of those as several
+// values; nested objects and null are skipped,
 // and so are the protocol claims that say nothing about the user (aud, azp,
 // exp, iat, nbf, nonce, at_hash, c_hash, auth_time). Identity.NameID is
 // sub, SessionIndex the sid claim, AuthnInstant auth_time when sent.
@@ -105,7 +106,8 @@ type Config struct {
 	// Scopes to ask for; nil means openid, profile and email. "openid" is
 	// always included.
 	Scopes []string
-	// UserInfo makes Callback fetch the userinfo endpoint as well.
+	// UserInfo makes Callback fetch the userinfo endpoint as well, when
+	// the OP's discovery names one.
 	UserInfo bool
 	// AuthParams are extra authorization request parameters, e.g. Google's
 	// hd or Entra's domain_hint. They cannot override the protocol's own.
@@ -275,6 +277,9 @@ func (c *Connector) discover(ctx context.Context) (*discovered, error) {
 	d.oauth = &oauth2.Config{ClientID: c.clientID, Endpoint: ep, Scopes: c.scopes}
 	c.op = d
 	c.log.InfoContext(ctx, "OIDC provider discovered")
+	if c.userInfo && d.userInfoURL == "" {
+		c.log.InfoContext(ctx, "OIDC provider names no userinfo endpoint: attributes come from the ID token alone")
+	}
 	return c.op, nil
 }
 
@@ -487,7 +492,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		}
 	}
 	id.Attributes = Attributes(idt.claims)
-	if c.userInfo {
+	if c.userInfo && op.userInfoURL != "" {
 		uclaims, err := c.fetchUserInfo(ctx, op, tok.AccessToken)
 		if err != nil {
 			c.upstreamFailed(ctx, "OIDC userinfo failed", err)

@@ -159,6 +159,22 @@ func TestLoginEndToEnd(t *testing.T) {
 	}
 }
 
+// An OP whose discovery names no userinfo endpoint (it is only
+// RECOMMENDED) gives its attributes in the ID token alone, and the login
+// goes through.
+func TestLoginWithoutUserinfoEndpoint(t *testing.T) {
+	op := newTestOP(t)
+	op.set(func(op *testOP) { op.noUserinfo = true })
+	h := newHarness(t, opConfig(op))
+	got := h.login(t, connector.LoginRequest{TransactionID: "tx-u"})
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	if a := got.id.Attributes; !slices.Equal(a["given_name"], []string{"Maija"}) || a["email"] != nil {
+		t.Errorf("attributes %v: want the ID token's, no userinfo email", a)
+	}
+}
+
 func TestCallbackRejects(t *testing.T) {
 	op := newTestOP(t)
 	cases := []struct {

@@ -39,9 +39,11 @@ type testOP struct {
 	signWithBadKey bool
 	// refuse, if set, is the error the authorization endpoint answers.
 	refuse string
-	codes  map[string]authz
-	tokens map[string]string // access token -> sub
-	seen   []url.Values      // authorization requests
+	// noUserinfo leaves the userinfo endpoint out of discovery.
+	noUserinfo bool
+	codes      map[string]authz
+	tokens     map[string]string // access token -> sub
+	seen       []url.Values      // authorization requests
 }
 
 type authz struct {
@@ -110,7 +112,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (op *testOP) discovery(w http.ResponseWriter, r *http.Request) {
 	iss := op.issuer()
-	writeJSON(w, 200, map[string]any{
+	doc := map[string]any{
 		"issuer":                                iss,
 		"authorization_endpoint":                iss + "/authorize",
 		"token_endpoint":                        iss + "/token",
@@ -121,7 +123,13 @@ func (op *testOP) discovery(w http.ResponseWriter, r *http.Request) {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
-	})
+	}
+	op.mu.Lock()
+	if op.noUserinfo {
+		delete(doc, "userinfo_endpoint")
+	}
+	op.mu.Unlock()
+	writeJSON(w, 200, doc)
 }
 
 func (op *testOP) jwks(w http.ResponseWriter, r *http.Request) {
