@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mpassid/mpassid/internal/admin"
 	"github.com/mpassid/mpassid/internal/admin/ui"
+	"github.com/mpassid/mpassid/internal/broker"
 	"github.com/mpassid/mpassid/internal/model"
 )
 
@@ -38,7 +40,7 @@ func (a *App) newAdmin() error {
 	if err != nil {
 		return fmt.Errorf("management service: %w", err)
 	}
-	a.adminUI, err = ui.New(ui.Config{Dev: a.cfg.Dev.Enabled, TestLoginURL: a.testLoginURL},
+	a.adminUI, err = ui.New(ui.Config{Dev: a.cfg.Dev.Enabled, TestLoginURL: a.testLoginURL, BrokerURLs: a.brokerURLs},
 		ui.Deps{API: a.admin, Registry: a.registry, Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("management UI: %w", err)
@@ -64,6 +66,24 @@ func (a *App) testLoginURL(in *model.Integration) string {
 		return "/demo/oidc/login?source=" + url.QueryEscape(in.IdP.FlowName)
 	}
 	return ""
+}
+
+// brokerURLs are what the login system of an identity-provider
+// integration is given of the broker: an OpenID provider the redirect URI
+// of the broker's client, a SAML IdP the broker's SP metadata.
+func (a *App) brokerURLs(in *model.Integration) (redirectURI, spMetadataURL string) {
+	if in.Role != model.RoleIdP || in.IdP == nil || in.ID == 0 {
+		return "", ""
+	}
+	base := strings.TrimSuffix(a.cfg.Server.PublicURL, "/")
+	id := strconv.FormatInt(in.ID, 10)
+	switch {
+	case in.IdP.Type == model.IdPOIDC:
+		return base + broker.CallbackPath + id, ""
+	case in.IdP.Type.IsSAML():
+		return "", base + samlSPPath + id + "/metadata"
+	}
+	return "", ""
 }
 
 // demoAdminToken returns the dev admin's API token (an editor of the admin

@@ -163,9 +163,12 @@ type viewData struct {
 	SetName    string
 	Allowed    []admin.SetSummary
 	TestLogin  string
-	LogoSrc    string
-	Created    bool
-	MetadataOK bool
+	// RedirectURI and SPMetadata are the broker's URLs the source's login
+	// system is given (ui.Config.BrokerURLs).
+	RedirectURI, SPMetadata string
+	LogoSrc                 string
+	Created                 bool
+	MetadataOK              bool
 }
 
 func (u *UI) loadIntegration(c *reqCtx, op admin.Operation) (*model.Integration, bool) {
@@ -262,6 +265,9 @@ func (u *UI) viewPage(c *reqCtx, in *model.Integration) (*page, error) {
 	}
 	if u.cfg.TestLoginURL != nil {
 		d.TestLogin = u.cfg.TestLoginURL(in)
+	}
+	if u.cfg.BrokerURLs != nil && in.Role == model.RoleIdP {
+		d.RedirectURI, d.SPMetadata = u.cfg.BrokerURLs(in)
 	}
 	pg := u.newPage(c, "view.title", d)
 	pg.TitleX = " " + strconv.FormatInt(in.ID, 10)

@@ -43,6 +43,11 @@ type Config struct {
 	// an integration ("" when there is none); nil shows instructions only.
 	// `mpassid dev` links its demo services here.
 	TestLoginURL func(in *model.Integration) string
+	// BrokerURLs returns what an identity-provider integration's login
+	// system must be given of the broker: the redirect URI to register at
+	// an OpenID provider, or the SP metadata of the broker towards a SAML
+	// IdP ("" for none); nil shows neither.
+	BrokerURLs func(in *model.Integration) (redirectURI, spMetadataURL string)
 	// PageSize is the default number of integrations per page (20).
 	PageSize int
 }

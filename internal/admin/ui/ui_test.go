@@ -468,3 +468,51 @@ func TestAllLanguagesRender(t *testing.T) {
 		t.Errorf("language switch to %q", loc)
 	}
 }
+
+// An identity provider's page shows what its login system must be given
+// of the broker: an OpenID provider the redirect URI, a SAML IdP the
+// broker's SP metadata.
+func TestBrokerURLsOfASource(t *testing.T) {
+	e := newEnv(t, func(c *ui.Config) {
+		c.BrokerURLs = func(in *model.Integration) (string, string) {
+			if in.IdP.Type == model.IdPOIDC {
+				return fmt.Sprintf("%s/login/callback/%d", publicURL, in.ID), ""
+			}
+			return "", fmt.Sprintf("%s/login/saml/%d/metadata", publicURL, in.ID)
+		}
+	})
+	ed := e.browser(admin.KindEditor, ownOrg)
+	cases := []struct {
+		name   string
+		form   url.Values
+		want   func(id string) []string
+		absent string
+	}{
+		{"OpenID provider", url.Values{"type": {"oidc"}, "configurationEntity.idp.idpId": {"oidc_oma"}, "configurationEntity.idp.flowName": {"oidcoma"},
+			"configurationEntity.idp.issuer": {"https://login.oma.fi"}, "configurationEntity.idp.clientId": {"mpassid"},
+			"configurationEntity.idp.clientSecret": {"s3cret"}},
+			func(id string) []string {
+				return []string{"Paluuosoite (redirect URI)", publicURL + "/login/callback/" + id}
+			}, "SP-metatiedot"},
+		{"SAML IdP", url.Values{"type": {"adfs"}, "configurationEntity.idp.idpId": {"adfs_oma2"}, "configurationEntity.idp.flowName": {"adfs2"},
+			"configurationEntity.idp.entityId":    {"https://adfs2.oma.fi/adfs/services/trust"},
+			"configurationEntity.idp.metadataUrl": {"https://adfs2.oma.fi/FederationMetadata/2007-06/FederationMetadata.xml"}},
+			func(id string) []string {
+				return []string{"Välityspalvelun SP-metatiedot", `href="` + publicURL + "/login/saml/" + id + `/metadata"`}
+			}, "redirect URI"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			form := url.Values{"role": {"idp"}, "organization.oid": {ownOrg}, "deploymentPhase": {"0"}}
+			for k, v := range tc.form {
+				form[k] = v
+			}
+			id := createdID(t, ed.want(ed.post("/admin/new", form, "auto"), 303))
+			p := ed.want(ed.get("/admin/integrations/"+id), 200)
+			p.has(t, tc.want(id)...)
+			if strings.Contains(p.Body, tc.absent) {
+				t.Errorf("the page shows %q", tc.absent)
+			}
+		})
+	}
+}
