@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	oidcconn "github.com/mpassid/mpassid/internal/connector/oidc"
+
 	"github.com/klauspost/compress/flate"
 
 	"github.com/beevik/etree"
@@ -175,15 +177,17 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	if status != http.StatusOK || tok.AccessToken == "" || tok.IDToken == "" {
 		return newError("oidc token", fmt.Sprintf("HTTP %d %s", status, tok.Error), nil)
 	}
-	idt, err := r.oidc.verifier.verify(ctx, tok.IDToken, time.Now())
+	idt, err := r.oidc.verifier.Verify(ctx, tok.IDToken)
 	if err != nil {
 		return newError("oidc id token", "does not verify", err)
 	}
-	if idt.Nonce != nonce {
+	r.ops.signed(idt.Key)
+	if idt.Claim("nonce") != nonce {
 		return newError("oidc id token", "nonce mismatch", nil)
 	}
-	if !strings.HasPrefix(idt.Subject, "MPASSOID.") {
-		return newError("oidc id token", "subject is not an MPASSid uid", fmt.Errorf("sub %q", idt.Subject))
+	sub := idt.Claim("sub")
+	if !strings.HasPrefix(sub, "MPASSOID.") {
+		return newError("oidc id token", "subject is not an MPASSid uid", fmt.Errorf("sub %q", sub))
 	}
 
 	req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.oidc.userinfo, nil)
@@ -196,7 +200,7 @@ func (r *runner) oidcLogin(ctx context.Context, v *vu, src *source) error {
 	if err != nil {
 		return err
 	}
-	if status != http.StatusOK || ui.Sub != idt.Subject {
+	if status != http.StatusOK || ui.Sub != sub {
 		return newError("oidc userinfo", fmt.Sprintf("HTTP %d or another subject", status), nil)
 	}
 	return nil
@@ -260,7 +264,7 @@ func (r *runner) callJSON(c *http.Client, buf *bytes.Buffer, req *http.Request, 
 // oidcEndpoints are the broker's OpenID provider as discovered.
 type oidcEndpoints struct {
 	issuer, authorize, token, userinfo, jwks string
-	verifier                                 *idTokenVerifier
+	verifier                                 *oidcconn.IDTokenVerifier
 	// authorizeRequest is the authorization endpoint with the request's
 	// fixed parameters, encoded once rather than for every login.
 	authorizeRequest string

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	oidcconn "github.com/mpassid/mpassid/internal/connector/oidc"
+
 	"github.com/beevik/etree"
 )
 
@@ -142,7 +144,10 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Report, error)
 		r.sources[SourceOIDCUpstream] = &source{name: SourceOIDCUpstream, flowName: r.oidcOP.flowName, id: strconv.FormatInt(r.reg.oidcIdPID, 10)}
 	}
 	if r.oidc != nil {
-		r.oidc.verifier = &idTokenVerifier{issuer: r.oidc.issuer, clientID: r.reg.clientID, jwksURL: r.oidc.jwks, client: r.setup, ops: &r.ops}
+		// The broker's ID tokens are checked with the upstream OIDC
+		// connector's verifier, as its assertions are with the SAML
+		// connector's: the code that verifies is not the code that signs.
+		r.oidc.verifier = oidcconn.NewIDTokenVerifier(r.oidc.issuer, r.reg.clientID, r.oidc.jwks, []string{"RS256", "ES256"}, r.setup, nil)
 		r.oidc.authorizeRequest = r.oidc.authorize + "?" + url.Values{
 			"response_type": {"code"}, "client_id": {r.reg.clientID}, "redirect_uri": {r.redirectURI},
 			"scope": {"openid profile"}, "code_challenge_method": {"S256"},

@@ -171,7 +171,7 @@ func (c *Connector) fetchUserInfo(ctx context.Context, op *discovered, accessTok
 	}
 	payload := a.data
 	if a.mediaType == "application/jwt" {
-		if _, payload, err = verifySigned(ctx, strings.TrimSpace(string(a.data)), op.verifier.algs, op.verifier.keys); err != nil {
+		if _, _, payload, err = verifySigned(ctx, strings.TrimSpace(string(a.data)), op.verifier.algs, op.verifier.keys); err != nil {
 			return nil, fmt.Errorf("signed answer: %v: %w", err, connector.ErrInvalidResponse)
 		}
 	}

@@ -76,24 +76,33 @@ type keySet struct {
 
 // verifySignature returns the key of the set that verifies sig over
 // signingInput with alg, fetching the set anew when no cached key does.
-func (s *keySet) verifySignature(ctx context.Context, alg, kid string, signingInput, sig []byte) error {
+func (s *keySet) verifySignature(ctx context.Context, alg, kid string, signingInput, sig []byte) (crypto.PublicKey, error) {
+	// The digest once, whichever keys are tried.
+	var digest []byte
+	if h, ok := hashOf(alg); ok && alg != "EdDSA" {
+		hw := newHash(h)
+		hw.Write(signingInput)
+		digest = hw.Sum(nil)
+	}
 	s.mu.Lock()
 	keys, gen := s.keys, s.gen
 	s.mu.Unlock()
-	if gen > 0 && verifiesWithAny(keys, alg, kid, signingInput, sig) {
-		return nil
+	if gen > 0 {
+		if key := verifyingKey(keys, alg, kid, signingInput, digest, sig); key != nil {
+			return key, nil
+		}
 	}
 	keys, err := s.fetch(ctx, gen)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if verifiesWithAny(keys, alg, kid, signingInput, sig) {
-		return nil
+	if key := verifyingKey(keys, alg, kid, signingInput, digest, sig); key != nil {
+		return key, nil
 	}
 	if kid != "" && !slices.ContainsFunc(keys, func(k jose.JSONWebKey) bool { return k.KeyID == kid }) {
-		return fmt.Errorf("no key %q in the provider's JWKS", kid)
+		return nil, fmt.Errorf("no key %q in the provider's JWKS", kid)
 	}
-	return errors.New("no key of the provider's JWKS verifies the signature")
+	return nil, errors.New("no key of the provider's JWKS verifies the signature")
 }
 
 // fetch reads the JWKS and caches its keys, unless another caller fetched
@@ -129,9 +138,9 @@ func (s *keySet) fetch(ctx context.Context, gen int) ([]jose.JSONWebKey, error) 
 	return s.keys, nil
 }
 
-// verifiesWithAny tells whether a key of keys, of the kid when there is
-// one, verifies the signature.
-func verifiesWithAny(keys []jose.JSONWebKey, alg, kid string, signingInput, sig []byte) bool {
+// verifyingKey returns the key of keys, of the kid when there is one,
+// that verifies the signature, or nil.
+func verifyingKey(keys []jose.JSONWebKey, alg, kid string, signingInput, digest, sig []byte) crypto.PublicKey {
 	for _, k := range keys {
 		if kid != "" && k.KeyID != kid {
 			continue
@@ -139,11 +148,11 @@ func verifiesWithAny(keys []jose.JSONWebKey, alg, kid string, signingInput, sig 
 		if (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != alg) {
 			continue
 		}
-		if verifies(k.Key, alg, signingInput, sig) {
-			return true
+		if verifies(k.Key, alg, signingInput, digest, sig) {
+			return k.Key
 		}
 	}
-	return false
+	return nil
 }
 
 // hashOf returns the hash a JWS algorithm signs with (for EdDSA, the one
@@ -170,19 +179,18 @@ func newHash(h crypto.Hash) hash.Hash {
 	return sha256.New()
 }
 
-// verifies checks a JWS signature (RFC 7518 section 3) with one public key.
-func verifies(key any, alg string, signingInput, sig []byte) bool {
+// verifies checks a JWS signature (RFC 7518 section 3) with one public
+// key: EdDSA over the signing input, the others over its digest by the
+// algorithm's hash.
+func verifies(key any, alg string, signingInput, digest, sig []byte) bool {
 	if alg == "EdDSA" {
 		pub, ok := key.(ed25519.PublicKey)
 		return ok && len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, signingInput, sig)
 	}
 	h, ok := hashOf(alg)
-	if !ok {
+	if !ok || len(digest) != h.Size() {
 		return false
 	}
-	hw := newHash(h)
-	hw.Write(signingInput)
-	digest := hw.Sum(nil)
 	switch pub := key.(type) {
 	case *rsa.PublicKey:
 		switch alg[0] {
@@ -214,24 +222,43 @@ func verifies(key any, alg string, signingInput, sig []byte) bool {
 	return false
 }
 
-// idTokenVerifier checks the ID tokens of one OP for one client.
-type idTokenVerifier struct {
+// IDTokenVerifier checks the ID tokens one issuer signs for one client, as
+// this file's comment says. The connector makes one from the provider's
+// discovery; the load tool checks the broker's own ID tokens with one, as
+// it checks the broker's assertions with the SAML connector's verifier:
+// the code that verifies is not the code that signs.
+type IDTokenVerifier struct {
 	issuer, clientID string
 	algs             []string
 	keys             *keySet
 	now              func() time.Time
 }
 
-// verifiedToken is a verified ID token: its algorithm and its claims, the
-// numbers among them json.Number.
-type verifiedToken struct {
-	alg    string
-	claims map[string]any
+// NewIDTokenVerifier returns a verifier of issuer's ID tokens for
+// clientID, signed with one of algs by a key of the JWKS at jwksURL
+// (fetched with client when first needed); now is the clock (nil means
+// time.Now).
+func NewIDTokenVerifier(issuer, clientID, jwksURL string, algs []string, client *http.Client, now func() time.Time) *IDTokenVerifier {
+	if now == nil {
+		now = time.Now
+	}
+	return &IDTokenVerifier{issuer: issuer, clientID: clientID, algs: algs, now: now,
+		keys: &keySet{url: jwksURL, client: client}}
 }
 
-// str returns the string claim name, "" when absent or not a string.
-func (t *verifiedToken) str(name string) string {
-	s, _ := t.claims[name].(string)
+// IDToken is a verified ID token.
+type IDToken struct {
+	// Alg is the algorithm it is signed with, Key the key of the JWKS
+	// that verified it.
+	Alg string
+	Key crypto.PublicKey
+	// Claims are its claims, numbers as json.Number.
+	Claims map[string]any
+}
+
+// Claim returns the string claim name, "" when absent or not a string.
+func (t *IDToken) Claim(name string) string {
+	s, _ := t.Claims[name].(string)
 	return s
 }
 
@@ -242,48 +269,76 @@ type jwsHeader struct {
 	Crit json.RawMessage `json:"crit"`
 }
 
+// readHeader reads a JWS header: in one pass when it is flat, as headers
+// are, otherwise with encoding/json.
+func readHeader(data []byte) (jwsHeader, error) {
+	var h jwsHeader
+	names := []string{"alg", "kid", "crit"}
+	flat := flatjson.Members(data, func(name, value []byte) bool {
+		k, ok := flatjson.Field(name, names)
+		switch {
+		case !ok:
+			return false
+		case k == 0:
+			h.Alg, ok = flatjson.PlainString(value)
+		case k == 1:
+			h.Kid, ok = flatjson.PlainString(value)
+		case k == 2:
+			h.Crit = value // any value, null included, is refused
+		}
+		return ok
+	})
+	if flat {
+		return h, nil
+	}
+	h = jwsHeader{} // what the flat read read before it declined
+	err := json.Unmarshal(data, &h)
+	return h, err
+}
+
 // verifySigned checks a compact JWS's form, algorithm and signature and
-// returns its decoded payload.
-func verifySigned(ctx context.Context, raw string, algs []string, keys *keySet) (string, []byte, error) {
+// returns its algorithm, the key that verified it and its decoded payload.
+func verifySigned(ctx context.Context, raw string, algs []string, keys *keySet) (string, crypto.PublicKey, []byte, error) {
 	header, rest, ok := strings.Cut(raw, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
 	switch {
 	case !ok || !ok2:
-		return "", nil, errors.New("not a JWS in compact serialization")
+		return "", nil, nil, errors.New("not a JWS in compact serialization")
 	case strings.Contains(sig, "."):
-		return "", nil, errors.New("encrypted tokens are not supported")
+		return "", nil, nil, errors.New("encrypted tokens are not supported")
 	}
 	hb, err := base64.RawURLEncoding.DecodeString(header)
 	if err != nil {
-		return "", nil, fmt.Errorf("header: %w", err)
+		return "", nil, nil, fmt.Errorf("header: %w", err)
 	}
-	var h jwsHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return "", nil, fmt.Errorf("header: %w", err)
+	h, err := readHeader(hb)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("header: %w", err)
 	}
 	if h.Crit != nil {
-		return "", nil, errors.New("header: critical extensions are not supported")
+		return "", nil, nil, errors.New("header: critical extensions are not supported")
 	}
 	if !slices.Contains(algs, h.Alg) {
-		return "", nil, fmt.Errorf("signed with %q; the provider announced %v", h.Alg, algs)
+		return "", nil, nil, fmt.Errorf("signed with %q; the provider announced %v", h.Alg, algs)
 	}
 	signature, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil {
-		return "", nil, fmt.Errorf("signature: %w", err)
+		return "", nil, nil, fmt.Errorf("signature: %w", err)
 	}
-	if err := keys.verifySignature(ctx, h.Alg, h.Kid, []byte(raw[:len(header)+1+len(payload)]), signature); err != nil {
-		return "", nil, err
+	key, err := keys.verifySignature(ctx, h.Alg, h.Kid, []byte(raw[:len(header)+1+len(payload)]), signature)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	claims, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return "", nil, fmt.Errorf("payload: %w", err)
+		return "", nil, nil, fmt.Errorf("payload: %w", err)
 	}
-	return h.Alg, claims, nil
+	return h.Alg, key, claims, nil
 }
 
-// verify checks raw as the file's comment says and returns its claims.
-func (v *idTokenVerifier) verify(ctx context.Context, raw string) (*verifiedToken, error) {
-	alg, payload, err := verifySigned(ctx, raw, v.algs, v.keys)
+// Verify checks raw as the file's comment says and returns it.
+func (v *IDTokenVerifier) Verify(ctx context.Context, raw string) (*IDToken, error) {
+	alg, key, payload, err := verifySigned(ctx, raw, v.algs, v.keys)
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +346,8 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string) (*verifiedToke
 	if err != nil {
 		return nil, err
 	}
-	t := &verifiedToken{alg: alg, claims: claims}
-	if iss := t.str("iss"); iss != v.issuer && (v.issuer != GoogleIssuer || iss != strings.TrimPrefix(GoogleIssuer, "https://")) {
+	t := &IDToken{Alg: alg, Key: key, Claims: claims}
+	if iss := t.Claim("iss"); iss != v.issuer && (v.issuer != GoogleIssuer || iss != strings.TrimPrefix(GoogleIssuer, "https://")) {
 		return nil, fmt.Errorf("issued by %q, not %q", iss, v.issuer)
 	}
 	if !audienceNames(claims["aud"], v.clientID) {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,8 +195,8 @@ func (s *jwksServer) answer(status int, body string) {
 
 // newTestVerifier returns a verifier of testIssuer's tokens for testClient
 // with its own (empty) key set, so that each case fetches for itself.
-func newTestVerifier(srv *jwksServer, algs []string) *idTokenVerifier {
-	return &idTokenVerifier{
+func newTestVerifier(srv *jwksServer, algs []string) *IDTokenVerifier {
+	return &IDTokenVerifier{
 		issuer:   testIssuer,
 		clientID: testClient,
 		algs:     algs,
@@ -478,20 +479,20 @@ func TestVerifyIDTokenAccepts(t *testing.T) {
 			if c.issuer != "" {
 				v.issuer = c.issuer
 			}
-			tok, err := v.verify(context.Background(), c.token(t))
+			tok, err := v.Verify(context.Background(), c.token(t))
 			if err != nil {
 				t.Fatalf("verify: %v", err)
 			}
-			if tok.alg != c.alg {
-				t.Errorf("alg = %q, want %q", tok.alg, c.alg)
+			if tok.Alg != c.alg {
+				t.Errorf("alg = %q, want %q", tok.Alg, c.alg)
 			}
-			if got := tok.str("sub"); got != "user" {
+			if got := tok.Claim("sub"); got != "user" {
 				t.Errorf(`str("sub") = %q, want "user"`, got)
 			}
 			// Numbers are json.Number, as the connector's claim mapping
 			// expects.
-			if _, ok := tok.claims["exp"].(json.Number); !ok {
-				t.Errorf("exp is %T, want json.Number", tok.claims["exp"])
+			if _, ok := tok.Claims["exp"].(json.Number); !ok {
+				t.Errorf("exp is %T, want json.Number", tok.Claims["exp"])
 			}
 		})
 	}
@@ -891,9 +892,9 @@ func TestVerifyIDTokenRejects(t *testing.T) {
 			if c.issuer != "" {
 				v.issuer = c.issuer
 			}
-			tok, err := v.verify(context.Background(), c.token(t))
+			tok, err := v.Verify(context.Background(), c.token(t))
 			if err == nil {
-				t.Fatalf("verified, claims %v", tok.claims)
+				t.Fatalf("verified, claims %v", tok.Claims)
 			}
 			if tok != nil {
 				t.Errorf("a token returned with the error %v", err)
@@ -952,7 +953,7 @@ func TestKeySetRotation(t *testing.T) {
 		if s.rotate {
 			srv.setKeys(pubJWK("b", k.rsaB))
 		}
-		_, err := v.verify(ctx, s.token)
+		_, err := v.Verify(ctx, s.token)
 		if (err == nil) != s.ok {
 			t.Fatalf("%s: verify error %v, want ok=%v", s.name, err, s.ok)
 		}
@@ -997,7 +998,7 @@ func TestKeySetConcurrentMissFetchesOnce(t *testing.T) {
 			srv := newJWKSServer(t, c.before...)
 			v := newTestVerifier(srv, []string{"RS256"})
 			ctx := context.Background()
-			if _, err := v.verify(ctx, signToken(t, header(t, "RS256", ""), claims(t, nil), "RS256", k.rsa)); err != nil {
+			if _, err := v.Verify(ctx, signToken(t, header(t, "RS256", ""), claims(t, nil), "RS256", k.rsa)); err != nil {
 				t.Fatalf("token by the old key: %v", err)
 			}
 			srv.setKeys(pubJWK("b", k.rsaB))
@@ -1010,7 +1011,7 @@ func TestKeySetConcurrentMissFetchesOnce(t *testing.T) {
 			for range n {
 				wg.Go(func() {
 					<-start
-					_, err := v.verify(ctx, tokenB)
+					_, err := v.Verify(ctx, tokenB)
 					errs <- err
 				})
 			}
@@ -1052,15 +1053,15 @@ func TestKeySetFetchFailure(t *testing.T) {
 			srv.answer(c.status, c.body)
 			v := newTestVerifier(srv, allAlgs)
 			token := validToken(t, "RS256", nil)
-			tok, err := v.verify(context.Background(), token)
+			tok, err := v.Verify(context.Background(), token)
 			if err == nil {
-				t.Fatalf("verified with the JWKS answer %q, claims %v", c.body, tok.claims)
+				t.Fatalf("verified with the JWKS answer %q, claims %v", c.body, tok.Claims)
 			}
 			if !strings.Contains(err.Error(), "JWKS") {
 				t.Errorf("error %q does not say the JWKS failed", err)
 			}
 			srv.setKeys(defaultJWKS()...)
-			if _, err := v.verify(context.Background(), token); err != nil {
+			if _, err := v.Verify(context.Background(), token); err != nil {
 				t.Errorf("after the JWKS endpoint recovered: %v", err)
 			}
 			if got := srv.fetches.Load(); got != 2 {
@@ -1096,7 +1097,7 @@ func TestKeySetIgnoresKeysItCannotParse(t *testing.T) {
 			srv := newJWKSServer(t)
 			srv.answer(http.StatusOK, mustJSON(t, map[string]any{"keys": keys}))
 			v := newTestVerifier(srv, allAlgs)
-			if _, err := v.verify(context.Background(), validToken(t, "RS256", nil)); err != nil {
+			if _, err := v.Verify(context.Background(), validToken(t, "RS256", nil)); err != nil {
 				t.Errorf("DEFECT (idtoken.go, keySet.fetch: json.Unmarshal into jose.JSONWebKeySet): "+
 					"a JWKS holding %s fails as a whole, so no token of the OP verifies: %v", c.name, err)
 			}
@@ -1126,7 +1127,7 @@ func TestVerifyIDTokenNotBeforeBeyondTimeRange(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := newTestVerifier(newJWKSServer(t, defaultJWKS()...), allAlgs)
-			_, err := v.verify(context.Background(), validToken(t, "RS256", map[string]any{"nbf": c.nbf}))
+			_, err := v.Verify(context.Background(), validToken(t, "RS256", map[string]any{"nbf": c.nbf}))
 			if err == nil {
 				t.Errorf("DEFECT (idtoken.go, numericDate): a token not valid before %s seconds after 1970 "+
 					"verified: the conversion to time.Time overflows into the past", c.nbf)
@@ -1147,20 +1148,25 @@ func TestVerifySignedReturnsPayload(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
 			key, kid := keyFor(alg)
-			gotAlg, got, err := verifySigned(context.Background(), signToken(t, header(t, alg, kid), payload, alg, key), allAlgs, keys)
+			gotAlg, gotKey, got, err := verifySigned(context.Background(), signToken(t, header(t, alg, kid), payload, alg, key), allAlgs, keys)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if gotAlg != alg || string(got) != payload {
 				t.Errorf("got %q, %q; want %q, %q", gotAlg, got, alg, payload)
 			}
+			// The key that verified it is the signer's, which the load
+			// tool counts by its kind.
+			if pub, ok := gotKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(key.Public()) {
+				t.Errorf("verified by %T, not the signer's key", gotKey)
+			}
 		})
 	}
 	t.Run("refused without a payload", func(t *testing.T) {
 		raw := signToken(t, header(t, "RS256", "rsa"), payload, "RS256", k.rsaOther)
-		gotAlg, got, err := verifySigned(context.Background(), raw, allAlgs, keys)
-		if err == nil || gotAlg != "" || got != nil {
-			t.Errorf("got %q, %q, %v; want an error alone", gotAlg, got, err)
+		gotAlg, gotKey, got, err := verifySigned(context.Background(), raw, allAlgs, keys)
+		if err == nil || gotAlg != "" || gotKey != nil || got != nil {
+			t.Errorf("got %q, %v, %q, %v; want an error alone", gotAlg, gotKey, got, err)
 		}
 	})
 }
@@ -1226,7 +1232,7 @@ func FuzzVerifyIDToken(f *testing.F) {
 		signToken(f, header(f, "ES256", ""), claims(f, map[string]any{"azp": testClient}), "ES256", k.p256),
 	} {
 		// A corpus of tokens that do not verify would test little.
-		if _, err := v.verify(ctx, tok); err != nil {
+		if _, err := v.Verify(ctx, tok); err != nil {
 			f.Fatalf("seed %s: %v", tok, err)
 		}
 		signed = append(signed, tok[:strings.LastIndex(tok, ".")])
@@ -1247,14 +1253,14 @@ func FuzzVerifyIDToken(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, raw string) {
-		tok, err := v.verify(ctx, raw)
+		tok, err := v.Verify(ctx, raw)
 		if err != nil {
 			if tok != nil {
 				t.Errorf("a token returned with the error %v", err)
 			}
 			return
 		}
-		if tok == nil || tok.claims == nil {
+		if tok == nil || tok.Claims == nil {
 			t.Fatalf("no error and no claims for %q", raw)
 		}
 		i := strings.LastIndex(raw, ".")
@@ -1297,6 +1303,50 @@ func FuzzDecodeClaims(f *testing.F) {
 		}
 		if !json.Valid(raw) {
 			t.Errorf("accepted %q, which is not one JSON value", raw)
+		}
+	})
+}
+
+// headerCases are JWS headers, flat and not, well-formed and not.
+var headerCases = []string{
+	`{"alg":"RS256","kid":"k","typ":"JWT"}`,
+	`{"alg":"RS256","crit":["b64"],"b64":false}`,
+	`{"alg":"RS256","crit":null}`,
+	`{"Alg":"none"}`,
+	`{"alg":"RS256","ALG":"none"}`,
+	`{"alg":"RS256","alg":"none"}`,
+	`{"alg":"RS\u0032\u00356"}`,
+	`{"alg":"RS256","x5c":["MIIB"],"jku":"https://op.example/jwks"}`,
+	`{"alg":"RS256","jwk":{"kty":"RSA"}}`,
+	`{"alg":"RS256"} x`,
+	`{"alg":1}`,
+	`{"alg":null}`,
+	`[]`,
+	``,
+}
+
+// readHeader reads what encoding/json reads, in one pass or not.
+func TestReadHeader(t *testing.T) {
+	for _, data := range headerCases {
+		got, err := readHeader([]byte(data))
+		var want jwsHeader
+		wantErr := json.Unmarshal([]byte(data), &want)
+		if (err == nil) != (wantErr == nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, %v; encoding/json %+v, %v", data, got, err, want, wantErr)
+		}
+	}
+}
+
+func FuzzReadHeader(f *testing.F) {
+	for _, data := range headerCases {
+		f.Add([]byte(data))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := readHeader(data)
+		var want jwsHeader
+		wantErr := json.Unmarshal(data, &want)
+		if (err == nil) != (wantErr == nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %+v, %v; encoding/json %+v, %v", data, got, err, want, wantErr)
 		}
 	})
 }

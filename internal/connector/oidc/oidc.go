@@ -147,7 +147,7 @@ type discovered struct {
 	tokenURL    string
 	userInfoURL string
 	auth        clientAuth
-	verifier    *idTokenVerifier
+	verifier    *IDTokenVerifier
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -270,10 +270,7 @@ func (c *Connector) discover(ctx context.Context) (*discovered, error) {
 	if len(algs) == 0 {
 		algs = []string{"RS256"} // OpenID Connect Discovery 1.0, section 3
 	}
-	d.verifier = &idTokenVerifier{
-		issuer: c.issuer, clientID: c.clientID, algs: algs, now: c.now,
-		keys: &keySet{url: meta.JWKSURL, client: c.client},
-	}
+	d.verifier = NewIDTokenVerifier(c.issuer, c.clientID, meta.JWKSURL, algs, c.client, c.now)
 	d.oauth = &oauth2.Config{ClientID: c.clientID, Endpoint: ep, Scopes: c.scopes}
 	c.op = d
 	c.log.InfoContext(ctx, "OIDC provider discovered")
@@ -463,7 +460,7 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		c.upstreamFailed(ctx, "OIDC code exchange failed", err)
 		return nil, fmt.Errorf("oidc: token request: %w", err)
 	}
-	idt, err := op.verifier.verify(ctx, tok.IDToken)
+	idt, err := op.verifier.Verify(ctx, tok.IDToken)
 	if err != nil {
 		c.log.WarnContext(ctx, "OIDC ID token rejected", "err", err)
 		if errors.Is(err, errTokenExpired) {
@@ -471,27 +468,27 @@ func (c *Connector) Callback(ctx context.Context, r *http.Request, req connector
 		}
 		return nil, fmt.Errorf("oidc: ID token: %v: %w", err, connector.ErrInvalidResponse)
 	}
-	if subtle.ConstantTimeCompare([]byte(idt.str("nonce")), []byte(st.Nonce)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(idt.Claim("nonce")), []byte(st.Nonce)) != 1 {
 		c.log.WarnContext(ctx, "OIDC ID token rejected", "reason", "nonce mismatch")
 		return nil, fmt.Errorf("oidc: ID token nonce is not this login's: %w", connector.ErrInvalidResponse)
 	}
-	sub := idt.str("sub")
+	sub := idt.Claim("sub")
 	if sub == "" {
 		return nil, fmt.Errorf("oidc: ID token without sub: %w", connector.ErrInvalidResponse)
 	}
-	if atHash, present := idt.claims["at_hash"]; present {
+	if atHash, present := idt.Claims["at_hash"]; present {
 		s, _ := atHash.(string)
-		if !accessTokenHashMatches(idt.alg, s, tok.AccessToken) {
+		if !accessTokenHashMatches(idt.Alg, s, tok.AccessToken) {
 			return nil, fmt.Errorf("oidc: at_hash does not match: %w", connector.ErrInvalidResponse)
 		}
 	}
-	id := &connector.Identity{NameID: sub, SessionIndex: idt.str("sid")}
-	if n, ok := idt.claims["auth_time"].(json.Number); ok {
+	id := &connector.Identity{NameID: sub, SessionIndex: idt.Claim("sid")}
+	if n, ok := idt.Claims["auth_time"].(json.Number); ok {
 		if v, err := n.Int64(); err == nil && v > 0 {
 			id.AuthnInstant = time.Unix(v, 0)
 		}
 	}
-	id.Attributes = Attributes(idt.claims)
+	id.Attributes = Attributes(idt.Claims)
 	if c.userInfo && op.userInfoURL != "" {
 		uclaims, err := c.fetchUserInfo(ctx, op, tok.AccessToken)
 		if err != nil {
