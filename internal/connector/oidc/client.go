@@ -3,7 +3,6 @@ package oidc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -29,9 +28,9 @@ const maxAnswer = 1 << 20
 
 // answer is a read answer of the OP.
 type answer struct {
-	status    int
-	mediaType string
-	data      []byte
+	status      int
+	contentType string // the header as sent
+	data        []byte
 }
 
 // do sends req and reads its answer, at most limit bytes.
@@ -48,8 +47,7 @@ func do(client *http.Client, req *http.Request, limit int64) (*answer, error) {
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("the answer is over %d bytes", limit)
 	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return &answer{status: resp.StatusCode, mediaType: mt, data: data}, nil
+	return &answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), data: data}, nil
 }
 
 // getJSON fetches u, with a bearer token when one is given, and returns a
@@ -160,17 +158,16 @@ func (c *Connector) exchange(ctx context.Context, op *discovered, code, redirect
 // fetchUserInfo fetches the userinfo claims with the access token: a JSON
 // object, or a JWT signed by a key of the OP's JWKS (OpenID Connect Core
 // section 5.3.2), whose iss and aud, when sent, must be the OP's and the
-// client's.
+// client's. Callback calls it when the OP names a userinfo endpoint.
 func (c *Connector) fetchUserInfo(ctx context.Context, op *discovered, accessToken string) (map[string]any, error) {
-	if op.userInfoURL == "" {
-		return nil, errors.New("the provider has no userinfo endpoint")
-	}
 	a, err := getJSON(ctx, c.client, op.userInfoURL, accessToken, maxAnswer)
 	if err != nil {
 		return nil, err
 	}
+	mediaType, _, _ := mime.ParseMediaType(a.contentType)
+	signed := mediaType == "application/jwt"
 	payload := a.data
-	if a.mediaType == "application/jwt" {
+	if signed {
 		if _, _, payload, err = verifySigned(ctx, strings.TrimSpace(string(a.data)), op.verifier.algs, op.verifier.keys); err != nil {
 			return nil, fmt.Errorf("signed answer: %v: %w", err, connector.ErrInvalidResponse)
 		}
@@ -179,7 +176,7 @@ func (c *Connector) fetchUserInfo(ctx context.Context, op *discovered, accessTok
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", err, connector.ErrInvalidResponse)
 	}
-	if a.mediaType != "application/jwt" {
+	if !signed {
 		return claims, nil
 	}
 	if iss, ok := claims["iss"]; ok && iss != c.issuer {

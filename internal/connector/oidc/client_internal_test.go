@@ -183,7 +183,6 @@ func TestFetchUserInfo(t *testing.T) {
 	cases := []struct {
 		name, contentType, body string
 		status                  int
-		noEndpoint              bool
 		wantSub                 string
 		invalid                 bool
 		errHas                  string
@@ -200,15 +199,11 @@ func TestFetchUserInfo(t *testing.T) {
 			body: signToken(t, header(t, "RS256", "rsa"), claims(t, nil), "RS256", testKeys().rsaOther), invalid: true, errHas: "signature"},
 		{name: "not JSON", status: 200, contentType: "application/json", body: "<html>", invalid: true, errHas: "not a JSON object"},
 		{name: "refused", status: 401, contentType: "application/json", body: `{"error":"invalid_token"}`, errHas: "HTTP status 401"},
-		{name: "no endpoint", noEndpoint: true, errHas: "no userinfo endpoint"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			op.answer(tc.status, tc.contentType, tc.body)
 			c, d := connectorFor(op, authBasic)
-			if tc.noEndpoint {
-				d.userInfoURL = ""
-			}
 			got, err := c.fetchUserInfo(context.Background(), d, "at-1")
 			if tc.wantSub != "" {
 				if err != nil || got["sub"] != tc.wantSub {
